@@ -1,0 +1,10 @@
+from django.apps import AppConfig
+
+
+class APIKeysConfig(AppConfig):
+    name = "apikeys"
+    verbose_name = "API keys"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from . import checks  # noqa: F401  (registers the system check)

@@ -1,0 +1,1 @@
+"""System check: every view under /api/ declares who may call it (deny by default)."""

@@ -1,0 +1,281 @@
+"""Projects, their members, API keys, key usage and the audit log.
+
+Writes go through apikeys.services, reads through apikeys.selectors; the
+models hold only fields, constraints and simple derived values.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.utils import timezone
+
+from . import keys
+from .permissions import PERMISSIONS
+
+EXPIRES_SOON_DAYS = 7
+
+
+class Project(models.Model):
+    slug = models.SlugField(max_length=50, unique=True)
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+    # Key policy (SPEC §7). None: keys may live for ever.
+    max_key_lifetime_days = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    expiry_required = models.BooleanField(default=False)
+    stale_threshold_days = models.PositiveIntegerField(
+        default=45, validators=[MinValueValidator(1)]
+    )
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    class Role(models.TextChoices):
+        ADMIN = "admin", "Admin"
+        AUDITOR = "auditor", "Auditor"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "user"], name="one_membership_per_user")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role}) in {self.project}"
+
+
+class APIKey(models.Model):
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        DISABLED = "disabled", "Disabled"
+        EXPIRED = "expired", "Expired"
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_keys")
+    # The public part of the key; unique, so the guard's lookup is one index probe.
+    key_id = models.CharField(
+        max_length=keys.ID_LENGTH,
+        unique=True,
+        editable=False,
+        validators=[RegexValidator(r"^[0-9A-Za-z]{12}$")],
+    )
+    # argon2id hash of the secret; it names its own parameters ($argon2id$v=19$m=…).
+    hashed_secret = models.CharField(max_length=255, editable=False)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True, max_length=1000)
+    # Codes from apikeys.permissions, read in the same query as the key itself.
+    permissions = models.JSONField(default=list)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="created_api_keys",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    deactivated_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    last_used_ip = models.GenericIPAddressField(null=True, blank=True)
+    rotated_from = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="successors",
+    )
+    rotated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "name"], name="unique_key_name_per_project")
+        ]
+        indexes = [models.Index(fields=["project", "-created_at"], name="apikey_project_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.key_id})"
+
+    @property
+    def masked(self) -> str:
+        return keys.mask(self.key_id)
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+    def status(self, now: datetime | None = None) -> str:
+        if self.is_expired(now):
+            return self.Status.EXPIRED
+        return self.Status.ACTIVE if self.is_active else self.Status.DISABLED
+
+    def is_stale(self, now: datetime | None = None, threshold_days: int | None = None) -> bool:
+        """Active and unused for the project's stale threshold (never used: since creation)."""
+        now = now or timezone.now()
+        if self.status(now) != self.Status.ACTIVE:
+            return False
+        days = threshold_days if threshold_days is not None else self.project.stale_threshold_days
+        return (self.last_used_at or self.created_at) <= now - timedelta(days=days)
+
+    def expires_soon(self, now: datetime | None = None) -> bool:
+        now = now or timezone.now()
+        return self.expires_at is not None and now < self.expires_at <= now + timedelta(
+            days=EXPIRES_SOON_DAYS
+        )
+
+    def permission_objects(self) -> list:
+        return [PERMISSIONS[code] for code in self.permissions if code in PERMISSIONS]
+
+
+class APIKeyPermissionUsage(models.Model):
+    """When each permission of a key was last exercised (least-privilege review)."""
+
+    key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="permission_usage")
+    permission = models.CharField(max_length=64)
+    last_used_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "permission"], name="one_usage_per_permission")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.permission} last used {self.last_used_at:%Y-%m-%d %H:%M}"
+
+
+class APIKeyDailyUsage(models.Model):
+    """Requests a key made per day (UTC), accepted and refused."""
+
+    key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="daily_usage")
+    date = models.DateField()
+    request_count = models.PositiveIntegerField(default=0)
+    refused_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["key", "date"], name="one_usage_per_day")]
+
+    def __str__(self) -> str:
+        return f"{self.date}: {self.request_count} requests, {self.refused_count} refused"
+
+
+class APIKeyRefusal(models.Model):
+    """Requests refused with a known key, per reason: who still tries a disabled key?"""
+
+    key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="refusals")
+    code = models.CharField(max_length=32)  # EXPIRED_API_KEY, DISABLED_API_KEY, MISSING_PERMISSION
+    count = models.PositiveIntegerField(default=0)
+    first_at = models.DateTimeField()
+    last_at = models.DateTimeField()
+    last_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "code"], name="one_refusal_row_per_code")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} x{self.count}"
+
+
+class AppendOnlyError(Exception):
+    """Raised when code tries to change or remove an audit event."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):  # type: ignore[no-untyped-def]
+        raise AppendOnlyError("Audit events are append-only; they cannot be updated.")
+
+    def delete(self):  # type: ignore[no-untyped-def]
+        raise AppendOnlyError("Audit events are append-only; they cannot be deleted.")
+
+
+class AuditEvent(models.Model):
+    """One change, as it was. Append-only: the application never updates or deletes one."""
+
+    class Action(models.TextChoices):
+        KEY_CREATED = "key.created", "Key created"
+        KEY_UPDATED = "key.updated", "Key updated"
+        KEY_ROTATED = "key.rotated", "Key rotated"
+        KEY_DEACTIVATED = "key.deactivated", "Key deactivated"
+        KEY_REACTIVATED = "key.reactivated", "Key reactivated"
+        KEY_DELETED = "key.deleted", "Key deleted"
+        POLICY_CHANGED = "policy.changed", "Policy changed"
+        MEMBER_ADDED = "member.added", "Member added"
+        MEMBER_REMOVED = "member.removed", "Member removed"
+        MEMBER_ROLE_CHANGED = "member.role_changed", "Member role changed"
+
+    # DO_NOTHING: the log outlives what it describes; a project is never deleted by the app.
+    project = models.ForeignKey(
+        Project, on_delete=models.DO_NOTHING, db_constraint=False, related_name="audit_events"
+    )
+    action = models.CharField(max_length=32, choices=Action.choices)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+    # As it was at the time: users are renamed and deleted, the log is not.
+    actor_username = models.CharField(max_length=150, blank=True)
+    actor_ip = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=500, blank=True)
+    key_id = models.CharField(max_length=keys.ID_LENGTH, blank=True, db_index=True)
+    key_name = models.CharField(max_length=100, blank=True)
+    # {"field": {"before": ..., "after": ...}} for updates; free details otherwise.
+    changes = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="audit_project_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.key_id}"
+
+    def save(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if self.pk is not None and not self._state.adding:
+            raise AppendOnlyError("Audit events are append-only; they cannot be updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AppendOnlyError("Audit events are append-only; they cannot be deleted.")
+
+
+class ExpiryNotice(models.Model):
+    """An expiry e-mail sent, so a cron that runs twice sends it once."""
+
+    key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="expiry_notices")
+    threshold_days = models.PositiveIntegerField()
+    expires_at = models.DateTimeField()
+    sent_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "threshold_days", "expires_at"], name="one_notice_per_threshold"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.threshold_days}-day notice sent {self.sent_at:%Y-%m-%d}"

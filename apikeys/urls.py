@@ -1,0 +1,5 @@
+"""The dashboard: Project Admin → API Keys."""
+
+app_name = "apikeys"
+
+urlpatterns: list = []

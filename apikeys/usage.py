@@ -1,0 +1,5 @@
+"""Usage tracking (placeholder until the guard lands)."""
+
+
+def flush_all() -> None:
+    return None

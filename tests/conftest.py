@@ -1,0 +1,138 @@
+"""Shared fixtures: projects, members, keys made through the services, API calls."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from apikeys import services
+from apikeys.models import APIKey, Membership, Project
+from apikeys.permissions import PERMISSION_CODES
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_state(settings):
+    """Each test starts with an empty cache and no usage or verification memo."""
+    from django.core.cache import cache
+
+    cache.clear()
+    try:
+        from apikeys import usage
+
+        reset = getattr(usage, "reset_for_tests", None)
+        if reset is not None:
+            reset()
+    except ImportError:
+        pass
+    yield
+
+
+@pytest.fixture
+def project(db) -> Project:
+    return Project.objects.create(slug="acme", name="Acme")
+
+
+@pytest.fixture
+def other_project(db) -> Project:
+    return Project.objects.create(slug="other", name="Other")
+
+
+@pytest.fixture
+def make_user(db) -> Callable[..., Any]:
+    def make(username: str, *, project: Project | None = None, role: str | None = None, **extra):
+        user = get_user_model().objects.create_user(
+            username=username, password="correct horse battery staple", **extra
+        )
+        if project is not None and role is not None:
+            Membership.objects.create(project=project, user=user, role=role)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def admin_user(make_user, project):
+    return make_user("alice", project=project, role="admin")
+
+
+@pytest.fixture
+def auditor_user(make_user, project):
+    return make_user("audrey", project=project, role="auditor")
+
+
+@pytest.fixture
+def make_key(db) -> Callable[..., tuple[APIKey, str]]:
+    """make_key(project, permissions=[...], **kwargs) -> (key, plaintext)."""
+    counter = {"n": 0}
+
+    def make(
+        project: Project,
+        permissions: list[str] | tuple[str, ...] = PERMISSION_CODES,
+        *,
+        name: str | None = None,
+        **kwargs: Any,
+    ) -> tuple[APIKey, str]:
+        counter["n"] += 1
+        return services.key_create(
+            project=project,
+            name=name or f"key {counter['n']}",
+            permissions=list(permissions),
+            actor=services.Actor.cli("test"),
+            **kwargs,
+        )
+
+    return make
+
+
+class APIClient:
+    """A test client that sends X-Api-Key and JSON, and decodes JSON answers."""
+
+    def __init__(self, key: str | None = None) -> None:
+        self.client = Client()
+        self.key = key
+
+    def _headers(self, key: str | None, headers: dict[str, str] | None) -> dict[str, str]:
+        sent = dict(headers or {})
+        chosen = self.key if key is None else key
+        if chosen:
+            sent["X-Api-Key"] = chosen
+        return sent
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        key: str | None = None,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ):
+        data = json.dumps(body) if body is not None and not isinstance(body, str | bytes) else body
+        return self.client.generic(
+            method,
+            path,
+            data=data or "",
+            content_type="application/json",
+            headers=self._headers(key, headers),
+            **extra,
+        )
+
+    def get(self, path: str, **kwargs: Any):
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, body: Any = None, **kwargs: Any):
+        return self.request("POST", path, body, **kwargs)
+
+    def delete(self, path: str, **kwargs: Any):
+        return self.request("DELETE", path, **kwargs)
+
+
+@pytest.fixture
+def api() -> Callable[[str | None], APIClient]:
+    return APIClient
