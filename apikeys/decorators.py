@@ -5,8 +5,23 @@ view that declares nothing refuses every request, and the system check in
 apikeys.checks names it at `manage.py check`.
 
     @require_permission(READ_RUNS)      # a key holding this permission
+    @require_permissions_by_method({"GET": READ_RUNS, "POST": OPERATE_RUNS})
+                                        # one URL, one permission per method
     @public                             # anyone (the OpenAPI document)
     @authenticated_by("upload_id")      # the view checks its own credential
+
+Contract for the guard: ``access_of(view)`` returns ``(kind, value)``:
+
+    ("permission", code)                  every method needs ``code``
+    ("by-method", {"GET": code, ...})     the method's code; HEAD counts as GET.
+                                          A method not in the mapping needs no
+                                          permission but still a valid key (checks
+                                          1-5 and 7): the view answers it 405.
+    ("public", None)                      no key needed
+    ("self-authenticated", credential)    no key needed; the view checks ``credential``
+
+``permission_for_method(access, method)`` resolves the first two kinds to the
+one code a request needs (or None), so the guard need not know the kinds.
 """
 
 from __future__ import annotations
@@ -22,6 +37,7 @@ ACCESS_ATTRIBUTE = "apikeys_access"
 PERMISSION = "permission"
 PUBLIC = "public"
 SELF_AUTHENTICATED = "self-authenticated"
+BY_METHOD = "by-method"
 
 
 def require_permission(code: str) -> Callable[[View], View]:
@@ -30,6 +46,22 @@ def require_permission(code: str) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         setattr(view, ACCESS_ATTRIBUTE, (PERMISSION, code))
+        return view
+
+    return decorate
+
+
+def require_permissions_by_method(codes: dict[str, str]) -> Callable[[View], View]:
+    """One URL serving several methods, each with its own permission (GET/POST /runs)."""
+    if not codes:
+        raise ValueError("Declare at least one method and its permission.")
+    for code in codes.values():
+        if code not in PERMISSIONS:
+            raise ValueError(f"Unknown permission {code!r}; it is not in apikeys.permissions.")
+    by_method = {method.upper(): code for method, code in codes.items()}
+
+    def decorate(view: View) -> View:
+        setattr(view, ACCESS_ATTRIBUTE, (BY_METHOD, by_method))
         return view
 
     return decorate
@@ -50,7 +82,7 @@ def authenticated_by(credential: str) -> Callable[[View], View]:
     return decorate
 
 
-def access_of(view: Callable[..., Any] | None) -> tuple[str, str | None] | None:
+def access_of(view: Callable[..., Any] | None) -> tuple[str, Any] | None:
     """The declaration of a view, looking through functools.wraps layers."""
     seen = 0
     while view is not None and seen < 10:
@@ -59,4 +91,21 @@ def access_of(view: Callable[..., Any] | None) -> tuple[str, str | None] | None:
             return declared
         view = getattr(view, "__wrapped__", None) or getattr(view, "view_class", None)
         seen += 1
+    return None
+
+
+def permission_for_method(access: tuple[str, Any] | None, method: str) -> str | None:
+    """The permission code a request with ``method`` needs under ``access``, if any.
+
+    None for public and self-authenticated views, and for a method a by-method
+    view does not serve (the view answers 405 once the key is authenticated).
+    """
+    if access is None:
+        return None
+    kind, value = access
+    if kind == PERMISSION:
+        return value
+    if kind == BY_METHOD:
+        method = method.upper()
+        return value.get(method) or (value.get("GET") if method == "HEAD" else None)
     return None
