@@ -29,19 +29,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from django.http import HttpResponseNotAllowed
-
 from .permissions import PERMISSIONS
 
 View = TypeVar("View", bound=Callable[..., Any])
 
 ACCESS_ATTRIBUTE = "apikeys_access"
-METHODS_ATTRIBUTE = "apikeys_methods"
 PERMISSION = "permission"
 PUBLIC = "public"
 SELF_AUTHENTICATED = "self-authenticated"
-# What access_for() answers for a method the URL does not serve: the guard answers 405.
-METHOD_NOT_ALLOWED = ("method-not-allowed", None)
 BY_METHOD = "by-method"
 
 
@@ -114,46 +109,3 @@ def permission_for_method(access: tuple[str, Any] | None, method: str) -> str | 
         method = method.upper()
         return value.get(method) or (value.get("GET") if method == "HEAD" else None)
     return None
-
-
-def by_method(**views: Callable[..., Any]) -> Callable[..., Any]:
-    """One URL, one view per HTTP method, each with its own declaration.
-
-        path("v1/runs", by_method(GET=run_list, POST=run_create))
-
-    HEAD is served by the GET view. Any other method answers 405 (JSON under /api/).
-    """
-    table = {method.upper(): view for method, view in views.items()}
-    if "GET" in table:
-        table.setdefault("HEAD", table["GET"])
-    allowed = sorted(table)
-
-    def dispatch(request: Any, *args: Any, **kwargs: Any) -> Any:
-        view = table.get(request.method)
-        if view is None:
-            return HttpResponseNotAllowed(allowed)
-        return view(request, *args, **kwargs)
-
-    setattr(dispatch, METHODS_ATTRIBUTE, table)
-    dispatch.__name__ = "by_method(" + ", ".join(f"{m}={v.__name__}" for m, v in views.items())
-    dispatch.__name__ += ")"
-    return dispatch
-
-
-def access_for(view: Callable[..., Any] | None, method: str) -> tuple[str, str | None] | None:
-    """The declaration that governs ``method`` on ``view``; None when it declares nothing."""
-    table = getattr(view, METHODS_ATTRIBUTE, None)
-    if table is None:
-        return access_of(view)
-    chosen = table.get(method)
-    if chosen is None:
-        return METHOD_NOT_ALLOWED
-    return access_of(chosen)
-
-
-def declared_views(view: Callable[..., Any]) -> dict[str, Callable[..., Any]]:
-    """{method or "*": view} for every view that must declare its access (system check)."""
-    table = getattr(view, METHODS_ATTRIBUTE, None)
-    if table is None:
-        return {"*": view}
-    return {method: chosen for method, chosen in table.items() if method != "HEAD"}
