@@ -1,1 +1,52 @@
-"""System check: every view under /api/ declares who may call it (deny by default)."""
+"""System check: every view under /api/ declares who may call it (deny by default).
+
+The guard refuses every request to a view that declares nothing; this check
+makes the mistake visible at `manage.py check` (and so in CI) rather than as
+a 403 in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from django.core.checks import Error, Tags, register
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from .decorators import access_of
+
+API_ROUTE_PREFIX = "api/"
+
+
+def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
+    for entry in patterns:
+        route = prefix + str(entry.pattern).lstrip("^").removesuffix("$")
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, route)
+        elif isinstance(entry, URLPattern):
+            yield route, entry
+
+
+def _view_name(view: Any) -> str:
+    view = getattr(view, "view_class", view)
+    return f"{getattr(view, '__module__', '?')}.{getattr(view, '__qualname__', repr(view))}"
+
+
+@register(Tags.security, Tags.urls)
+def check_api_views_declare_access(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    errors = []
+    for route, pattern in _walk(get_resolver().url_patterns):
+        if not route.startswith(API_ROUTE_PREFIX):
+            continue
+        if access_of(pattern.callback) is None:
+            errors.append(
+                Error(
+                    f"The view {_view_name(pattern.callback)} at /{route} declares no access, "
+                    "so the API guard refuses every request to it.",
+                    hint="Decorate it with apikeys.decorators.require_permission(CODE), "
+                    "require_permissions_by_method({...}), public or authenticated_by(...).",
+                    obj=_view_name(pattern.callback),
+                    id="apikeys.E001",
+                )
+            )
+    return errors

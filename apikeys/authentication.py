@@ -1,0 +1,111 @@
+"""A presented key → its stored APIKey, or one plain None for every kind of "no".
+
+argon2id is slow on purpose (tens of milliseconds), so a process remembers a
+SHA-256 digest of each secret it has verified, keyed by the stored hash it
+verified against. The next request with that key costs one hash and one
+constant-time comparison. The key's row (status, expiry, permissions) is still
+read on every request, in one query, so a deactivation or deletion refuses the
+very next request in every process; the memo only answers "is this the secret",
+never "is this key usable". A re-hash changes the stored hash, which retires
+the memo entry with it.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import threading
+from collections import OrderedDict
+
+from django.conf import settings
+
+from . import keys
+from .models import APIKey
+
+logger = logging.getLogger("apikeys.security")
+
+
+class VerifiedSecrets:
+    """Bounded, thread-safe LRU map: stored hash → digest of the secret it verified."""
+
+    def __init__(self) -> None:
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, stored_hash: str) -> bytes | None:
+        with self._lock:
+            digest = self._entries.get(stored_hash)
+            if digest is not None:
+                self._entries.move_to_end(stored_hash)
+            return digest
+
+    def put(self, stored_hash: str, digest: bytes) -> None:
+        limit = max(0, settings.APIKEYS_VERIFIED_CACHE_SIZE)
+        with self._lock:
+            self._entries[stored_hash] = digest
+            self._entries.move_to_end(stored_hash)
+            while len(self._entries) > limit:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+verified_secrets = VerifiedSecrets()
+
+
+def _hasher() -> keys.KeyHasher:
+    return keys.KeyHasher(
+        memory_cost=settings.APIKEYS_ARGON2_MEMORY_KIB,
+        time_cost=settings.APIKEYS_ARGON2_TIME_COST,
+        parallelism=settings.APIKEYS_ARGON2_PARALLELISM,
+    )
+
+
+def authenticate(raw: str) -> APIKey | None:
+    """The key ``raw`` names if its secret is right; None for anything else.
+
+    Malformed input and bad checksums are refused without touching the
+    database; an unknown or deleted id costs one indexed query. (Key ids are
+    public identifiers shown in the UI, so answering an unknown id faster than
+    a wrong secret gives nothing away.)
+    """
+    parsed = keys.parse(raw)
+    if parsed is None:
+        return None
+    key = APIKey.objects.filter(key_id=parsed.key_id).first()
+    if key is None:
+        return None
+    digest = keys.fast_digest(parsed.secret)
+    remembered = verified_secrets.get(key.hashed_secret)
+    if remembered is not None:
+        # One stored hash verifies exactly one secret: a different digest is a wrong
+        # secret, refused without spending argon2 on it.
+        return key if hmac.compare_digest(remembered, digest) else None
+
+    hasher = _hasher()
+    if not hasher.verify(key.hashed_secret, parsed.secret):
+        return None
+    if hasher.needs_rehash(key.hashed_secret):
+        _rehash(key, parsed.secret, hasher)
+    verified_secrets.put(key.hashed_secret, digest)
+    return key
+
+
+def _rehash(key: APIKey, secret: str, hasher: keys.KeyHasher) -> None:
+    """Store the secret again with today's argon2 parameters (SPEC §3)."""
+    old_hash = key.hashed_secret
+    new_hash = hasher.hash(secret)
+    # Conditional: if another process re-hashed first, keep its hash (both verify).
+    updated = APIKey.objects.filter(pk=key.pk, hashed_secret=old_hash).update(
+        hashed_secret=new_hash
+    )
+    if updated:
+        key.hashed_secret = new_hash
+        logger.info(
+            "Re-hashed the secret of key %s with the current argon2 parameters.", key.key_id
+        )

@@ -1,0 +1,63 @@
+"""Failed authentication attempts per client IP, counted in Django's cache.
+
+The cache is the one Redis every process shares when ``REDIS_URL`` is set, so
+an attacker spreading guesses over gunicorn workers or hosts meets one limit.
+Windows are fixed (``APIKEYS_RATE_LIMIT_WINDOW`` seconds): one counter per IP
+per window, so a check is one cache read and a failure one increment.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.cache import cache
+
+_PREFIX = "apikeys:failures"
+
+
+def _now() -> float:
+    """Injectable clock for tests."""
+    return time.time()
+
+
+@dataclass(frozen=True)
+class Block:
+    retry_after: int  # whole seconds until the window ends
+
+
+def _window(now: float) -> tuple[int, int]:
+    """(window number, seconds until it ends)."""
+    length = max(1, settings.APIKEYS_RATE_LIMIT_WINDOW)
+    number = int(now // length)
+    return number, max(1, math.ceil((number + 1) * length - now))
+
+
+def _cache_key(ip: str, window: int) -> str:
+    return f"{_PREFIX}:{ip}:{window}"
+
+
+def blocked(ip: str) -> Block | None:
+    """A Block when ``ip`` has used up its failed attempts in this window."""
+    if not settings.APIKEYS_RATE_LIMIT_ENABLED:
+        return None
+    window, remaining = _window(_now())
+    failures = cache.get(_cache_key(ip, window), 0)
+    if failures >= settings.APIKEYS_RATE_LIMIT_FAILURES:
+        return Block(retry_after=remaining)
+    return None
+
+
+def record_failure(ip: str) -> None:
+    if not settings.APIKEYS_RATE_LIMIT_ENABLED:
+        return
+    window, remaining = _window(_now())
+    key = _cache_key(ip, window)
+    # add() then incr(): atomic in Redis, so concurrent failures are all counted.
+    cache.add(key, 0, timeout=remaining + 1)
+    try:
+        cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.add(key, 1, timeout=remaining + 1)
