@@ -35,6 +35,11 @@ class Build(models.Model):
     upload_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Set while one POST /builds/upload/complete assembles the parts, so a second
+    # one (or a cancel racing it) is refused instead of writing the same object.
+    completion_started_at = models.DateTimeField(null=True, blank=True)
+    # When cleanup_uploads last removed what an unfinished upload left in storage.
+    purged_at = models.DateTimeField(null=True, blank=True)
     # {"type": "api", "value": {"key_id": ...}} or {"type": "user", ...}
     initiator = models.JSONField(default=dict, blank=True)
 
