@@ -176,6 +176,10 @@ def _write_all(due: list[tuple[int, _Batch]]) -> None:
 
 
 def _write(key_pk: int, batch: _Batch) -> None:
+    # A key deleted since the batch began has nothing left to count against. (A deletion
+    # racing with this write makes the deferred foreign key fail the commit instead.)
+    if not APIKey.objects.filter(pk=key_pk).exists():
+        return
     if batch.last_used_at is not None:
         APIKey.objects.filter(pk=key_pk).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=batch.last_used_at)

@@ -110,9 +110,7 @@ def test_a_request_without_key_is_refused_with_401(api, db):
     assert response["WWW-Authenticate"] == WWW_AUTHENTICATE
 
 
-def test_a_key_in_the_query_string_is_never_read_and_the_answer_says_so(
-    project, make_key, api
-):
+def test_a_key_in_the_query_string_is_never_read_and_the_answer_says_so(project, make_key, api):
     _, plaintext = make_key(project, [READ_RUNS])
     response = api().get(f"/api/v1/read?api_key={plaintext}")
     body = assert_error(response, 401, "MISSING_API_KEY")
@@ -201,7 +199,7 @@ def test_refusals_of_a_known_key_are_counted_per_key_and_reason(project, make_ke
 
 
 def test_a_key_without_the_permission_is_refused_naming_what_is_needed(project, make_key, api):
-    key, plaintext = make_key(project, [OPERATE_RUNS])
+    _, plaintext = make_key(project, [OPERATE_RUNS])
     response = api(plaintext).get("/api/v1/read")
     body = assert_error(response, 403, "MISSING_PERMISSION")
     assert body["details"]["required_permissions"] == [READ_RUNS]
