@@ -48,6 +48,7 @@ from .authentication import authenticate
 from .decorators import PUBLIC, SELF_AUTHENTICATED, access_of, permission_for_method
 from .errors import REQUEST_ID_HEADER, json_error
 from .models import APIKey
+from .permissions import PERMISSION_CODES
 
 request_log = logging.getLogger("apikeys.requests")
 security_log = logging.getLogger("apikeys.security")
@@ -119,6 +120,7 @@ class APIKeyMiddleware:
 
     def _guarded(self, request: HttpRequest) -> HttpResponse:
         if settings.APIKEYS_BENCH_GUARD_OFF:
+            request.api_key = _bench_key()  # type: ignore[attr-defined]
             return _as_json_error(request, self.get_response(request))
         try:
             key, permission = _check(request)
@@ -296,6 +298,17 @@ def _as_json_error(request: HttpRequest, response: HttpResponse) -> HttpResponse
         if header in response:
             replacement[header] = response[header]
     return replacement
+
+
+def _bench_key() -> APIKey:
+    """Benchmark only (APIKEYS_BENCH_GUARD_OFF): an unsaved stand-in key, so the views
+    run exactly as guarded but nothing is read or verified. Its project is
+    ``APIKEYS_BENCH_PROJECT_ID``."""
+    return APIKey(
+        project_id=getattr(settings, "APIKEYS_BENCH_PROJECT_ID", None),
+        key_id="bench0000000",
+        permissions=list(PERMISSION_CODES),
+    )
 
 
 def _request_id(request: HttpRequest) -> str:

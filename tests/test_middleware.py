@@ -320,3 +320,13 @@ def test_no_log_line_contains_the_key(caplog, project, make_key, api):
     logged = "\n".join(r.getMessage() + str(r.args) for r in caplog.records)
     assert key.key_id in logged
     assert keys.parse(plaintext).secret not in logged  # type: ignore[union-attr]
+
+
+def test_with_the_guard_switched_off_for_the_benchmark_views_see_a_stand_in_key(
+    settings, project, api
+):
+    settings.APIKEYS_BENCH_GUARD_OFF = True
+    settings.APIKEYS_BENCH_PROJECT_ID = project.pk
+    response = api().get("/api/v1/read")
+    assert response.status_code == 200
+    assert response.json()["data"]["project_id"] == project.pk
