@@ -1,0 +1,219 @@
+"""Is a rotation finished? The answer comes from usage, not from anyone's word.
+
+After a rotation the old key keeps working until it is deactivated or its
+grace period ends. The transition is *confirmed* when the newer key has been
+used and the old key has not been used since, with at least one
+``APIKEYS_USAGE_RESOLUTION`` window of quiet: usage is written at most once
+per window per process, so a shorter silence proves nothing.
+
+"Since" is measured against the newer key's first day of use (the daily usage
+rows): an old key used on a later day than that is still in use somewhere. On
+that same first day, the stored times are the last uses of each, so the old
+key must have gone quiet before the newer key's last use. An integration that
+runs less often than the quiet observed is invisible to any usage-based check;
+the page therefore shows the dates and IPs it relied on.
+
+The newer side is every key descended from the old one, so a rotation of the
+successor (a chain A → B → C) still confirms A's transition.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from .models import APIKey, APIKeyDailyUsage, APIKeyRefusal
+from .review import REVOKED_CODES, stopped_at
+
+CHART_DAYS = 30
+
+WAITING = "waiting"  # the newer key has not been used yet
+IN_USE = "in_use"  # the old key was used after the newer one started
+SETTLING = "settling"  # quiet, but for less than one usage window
+CONFIRMED = "confirmed"
+CLOSED = "closed"  # the old key no longer works
+
+CONFIRMED_MESSAGE = "Transition confirmed: safe to deactivate"
+
+
+@dataclass(frozen=True)
+class DayUsage:
+    date: date
+    old_requests: int
+    old_refused: int
+    new_requests: int
+
+
+@dataclass
+class Transition:
+    old: APIKey
+    successor: APIKey  # the newest direct successor
+    descendants: list[APIKey]
+    lineage: list[APIKey]
+    state: str
+    message: str
+    successor_first_used_on: date | None
+    successor_last_used_at: datetime | None
+    old_last_used_at: datetime | None
+    old_last_used_ip: str | None
+    quiet_for: timedelta | None
+    days: list[DayUsage] = field(default_factory=list)
+    refusals_after_stop: list[APIKeyRefusal] = field(default_factory=list)
+
+    @property
+    def safe_to_deactivate(self) -> bool:
+        return self.state == CONFIRMED
+
+    @property
+    def still_in_use(self) -> bool:
+        return self.state == IN_USE
+
+
+def resolution() -> timedelta:
+    return timedelta(seconds=max(0, settings.APIKEYS_USAGE_RESOLUTION))
+
+
+def lineage(key: APIKey) -> list[APIKey]:
+    """Every key of the rotation family, oldest first (two queries whatever its length)."""
+    links = dict(
+        APIKey.objects.filter(project_id=key.project_id).values_list("pk", "rotated_from_id")
+    )
+    root = key.pk
+    seen = {root}
+    while links.get(root) is not None and links[root] not in seen:
+        root = links[root]  # type: ignore[assignment]
+        seen.add(root)
+    family = _descendant_ids(root, links) | {root}
+    return list(
+        APIKey.objects.filter(pk__in=family)
+        .select_related("created_by")
+        .order_by("created_at", "pk")
+    )
+
+
+def _descendant_ids(pk: int, links: dict[int, int | None]) -> set[int]:
+    children: dict[int, list[int]] = defaultdict(list)
+    for child, parent in links.items():
+        if parent is not None:
+            children[parent].append(child)
+    found: set[int] = set()
+    todo = [pk]
+    while todo:
+        for child in children[todo.pop()]:
+            if child not in found:
+                found.add(child)
+                todo.append(child)
+    return found
+
+
+def transition(key: APIKey, *, now: datetime | None = None) -> Transition | None:
+    """The state of the rotation away from ``key``; None when it was never rotated.
+
+    A fixed number of queries: the family (2), daily usage (1), refusals (1).
+    """
+    now = now or timezone.now()
+    family = lineage(key)
+    links = {k.pk: k.rotated_from_id for k in family}
+    newer_ids = _descendant_ids(key.pk, links)
+    if not newer_ids:
+        return None
+    by_pk = {k.pk: k for k in family}
+    old = by_pk[key.pk]
+    descendants = [by_pk[pk] for pk in sorted(newer_ids, key=lambda p: by_pk[p].created_at)]
+    successor = max(
+        (k for k in descendants if k.rotated_from_id == old.pk), key=lambda k: k.created_at
+    )
+
+    rows = APIKeyDailyUsage.objects.filter(key_id__in=[old.pk, *newer_ids]).order_by("date")
+    first_new_day: date | None = None
+    per_day: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
+    chart_from = (now - timedelta(days=CHART_DAYS - 1)).date()
+    for row in rows:
+        if row.key_id == old.pk:
+            per_day[row.date][0] += row.request_count
+            per_day[row.date][1] += row.refused_count
+        else:
+            per_day[row.date][2] += row.request_count
+            if row.request_count and first_new_day is None:
+                first_new_day = row.date
+    days = [
+        DayUsage(day, *per_day[day])
+        for day in (chart_from + timedelta(days=n) for n in range(CHART_DAYS))
+        if day <= now.date()
+    ]
+
+    new_last_used = max((k.last_used_at for k in descendants if k.last_used_at), default=None)
+    if first_new_day is None and new_last_used is not None:
+        first_new_day = new_last_used.date()
+    stopped = stopped_at(old, now)
+    refusals = []
+    if stopped is not None:
+        refusals = [
+            r
+            for r in APIKeyRefusal.objects.filter(key=old, code__in=REVOKED_CODES)
+            if r.last_at >= stopped
+        ]
+    quiet_for = now - old.last_used_at if old.last_used_at else None
+
+    state, message = _verdict(old, now, stopped, refusals, new_last_used, first_new_day, quiet_for)
+    return Transition(
+        old=old,
+        successor=successor,
+        descendants=descendants,
+        lineage=family,
+        state=state,
+        message=message,
+        successor_first_used_on=first_new_day,
+        successor_last_used_at=new_last_used,
+        old_last_used_at=old.last_used_at,
+        old_last_used_ip=old.last_used_ip,
+        quiet_for=quiet_for,
+        days=days,
+        refusals_after_stop=refusals,
+    )
+
+
+def _verdict(
+    old: APIKey,
+    now: datetime,
+    stopped: datetime | None,
+    refusals: list[APIKeyRefusal],
+    new_last_used: datetime | None,
+    first_new_day: date | None,
+    quiet_for: timedelta | None,
+) -> tuple[str, str]:
+    if stopped is not None:
+        status = old.status(now)
+        if refusals:
+            last = max(refusals, key=lambda r: r.last_at)
+            return CLOSED, (
+                f"The old key is {status}, but it is still being tried: last at "
+                f"{last.last_at:%Y-%m-%d %H:%M} UTC from {last.last_ip or 'an unknown IP'}. "
+                "Some integration was not updated."
+            )
+        return CLOSED, f"The old key is {status}; the rotation is complete."
+    if new_last_used is None or first_new_day is None:
+        return WAITING, (
+            "Waiting for the new key's first use: update your integrations with it. "
+            "The old key keeps working until you deactivate it."
+        )
+    last_old = old.last_used_at
+    if last_old is not None:
+        day = last_old.date()
+        used_since = day > first_new_day or (day == first_new_day and last_old >= new_last_used)
+        if used_since:
+            return IN_USE, (
+                f"The old key is still in use: last used {last_old:%Y-%m-%d %H:%M} UTC from "
+                f"{old.last_used_ip or 'an unknown IP'}, after the new key was first used."
+            )
+        if quiet_for is not None and quiet_for < resolution():
+            return SETTLING, (
+                "The new key is in use and the old key has gone quiet; usage is recorded "
+                f"once every {int(resolution().total_seconds())} seconds, so wait that long "
+                "to be sure."
+            )
+    return CONFIRMED, CONFIRMED_MESSAGE

@@ -1,0 +1,214 @@
+"""Rotation: the service (with and without grace, under the policy) and the transition
+state that confirms it from usage (apikeys.transition), built from fixed times."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from apikeys import services, transition
+from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyRefusal, AuditEvent
+from apikeys.permissions import OPERATE_RUNS, READ_RUNS
+
+T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+ACTOR = services.Actor.cli("test")
+
+
+def minutes(n: float) -> timedelta:
+    return timedelta(minutes=n)
+
+
+def use(key: APIKey, at: datetime, ip: str = "203.0.113.5", requests: int = 1) -> None:
+    """What the guard leaves behind after requests with ``key`` at ``at``."""
+    APIKey.objects.filter(pk=key.pk).update(last_used_at=at, last_used_ip=ip)
+    row, _ = APIKeyDailyUsage.objects.get_or_create(key=key, date=at.date())
+    row.request_count += requests
+    row.save()
+    key.refresh_from_db()
+
+
+@pytest.fixture
+def old(project, make_key):
+    key, _ = make_key(
+        project, [READ_RUNS, OPERATE_RUNS], name="deploy", now=T0 - timedelta(days=30)
+    )
+    use(key, T0 - minutes(5), ip="198.51.100.1")
+    return key
+
+
+def rotate(key, **kwargs):
+    successor, plaintext = services.key_rotate(key=key, actor=ACTOR, now=T0, **kwargs)
+    key.refresh_from_db()
+    return successor, plaintext
+
+
+# --- The service ----------------------------------------------------------
+
+
+def test_rotation_makes_a_linked_successor_with_the_same_permissions(old):
+    successor, plaintext = rotate(old)
+    assert successor.rotated_from == old
+    assert list(old.successors.all()) == [successor]
+    assert successor.permissions == old.permissions
+    assert successor.key_id in plaintext
+    assert old.rotated_at == T0
+    assert old.is_active and old.status(T0) == APIKey.Status.ACTIVE
+    events = AuditEvent.objects.filter(action=AuditEvent.Action.KEY_ROTATED)
+    assert [e.changes["successor"] for e in events] == [successor.key_id]
+
+
+def test_rotation_without_grace_leaves_the_old_key_working(old):
+    rotate(old)
+    assert old.expires_at is None
+    assert old.status(T0 + timedelta(days=365)) == APIKey.Status.ACTIVE
+
+
+@pytest.mark.parametrize("grace", sorted(services.GRACE_PERIODS))
+def test_rotation_with_grace_expires_the_old_key_when_it_ends(old, grace):
+    rotate(old, grace=services.GRACE_PERIODS[grace])
+    end = T0 + services.GRACE_PERIODS[grace]
+    assert old.expires_at == end
+    assert old.status(end - timedelta(seconds=1)) == APIKey.Status.ACTIVE
+    assert old.status(end) == APIKey.Status.EXPIRED
+
+
+def test_grace_never_extends_a_key_that_expires_sooner(project, make_key):
+    key, _ = make_key(project, [READ_RUNS], expires_at=T0 + minutes(30), now=T0 - minutes(1))
+    rotate(key, grace=timedelta(hours=24))
+    assert key.expires_at == T0 + minutes(30)
+
+
+def test_an_expired_key_can_be_rotated(project, make_key):
+    key, _ = make_key(project, [READ_RUNS], expires_at=T0 - minutes(1), now=T0 - minutes(2))
+    successor, _ = rotate(key)
+    assert successor.status(T0) == APIKey.Status.ACTIVE
+
+
+def test_rotation_gives_the_successor_an_expiry_within_the_policy(old, project):
+    project.max_key_lifetime_days = 30
+    project.save()
+    successor, _ = rotate(old)
+    assert successor.expires_at is not None
+    assert successor.expires_at <= T0 + timedelta(days=30)
+
+
+def test_rotation_refuses_an_expiry_beyond_the_policy_and_names_it(old, project):
+    project.max_key_lifetime_days = 30
+    project.save()
+    with pytest.raises(services.PolicyError, match="at most 30 days"):
+        rotate(old, expires_at=T0 + timedelta(days=90))
+    assert not old.successors.exists()
+
+
+# --- Transition -----------------------------------------------------------
+
+
+def test_a_key_never_rotated_has_no_transition(old):
+    assert transition.transition(old, now=T0) is None
+
+
+def test_waiting_until_the_successor_is_first_used(old):
+    rotate(old)
+    state = transition.transition(old, now=T0 + minutes(10))
+    assert state.state == transition.WAITING
+    assert not state.safe_to_deactivate
+
+
+def test_confirmed_when_successor_used_and_old_key_quiet_for_a_window(old, settings):
+    settings.APIKEYS_USAGE_RESOLUTION = 60
+    successor, _ = rotate(old)
+    use(old, T0 + minutes(1))
+    use(successor, T0 + minutes(3), ip="192.0.2.44")
+    state = transition.transition(old, now=T0 + minutes(3))
+    assert state.state == transition.CONFIRMED
+    assert state.message == "Transition confirmed: safe to deactivate"
+    assert state.safe_to_deactivate
+    assert state.successor == successor
+    assert state.successor_first_used_on == T0.date()
+    assert state.old_last_used_at == T0 + minutes(1)
+
+
+def test_quiet_shorter_than_one_usage_window_proves_nothing(old, settings):
+    settings.APIKEYS_USAGE_RESOLUTION = 600
+    successor, _ = rotate(old)
+    use(old, T0 + minutes(1))
+    use(successor, T0 + minutes(2))
+    state = transition.transition(old, now=T0 + minutes(5))
+    assert state.state == transition.SETTLING
+    assert "600 seconds" in state.message
+    assert transition.transition(old, now=T0 + minutes(11)).state == transition.CONFIRMED
+
+
+def test_old_key_used_after_the_successor_is_still_in_use_with_when_and_ip(old):
+    successor, _ = rotate(old)
+    use(successor, T0 + minutes(2))
+    use(old, T0 + minutes(4), ip="198.51.100.99")
+    state = transition.transition(old, now=T0 + minutes(30))
+    assert state.state == transition.IN_USE
+    assert state.still_in_use
+    assert "198.51.100.99" in state.message
+    assert "2026-05-04 10:04" in state.message
+
+
+def test_old_key_used_on_a_later_day_than_the_successors_first_use_is_still_in_use(old):
+    """A weekly job still on the old key: the successor's latest use does not hide it."""
+    successor, _ = rotate(old)
+    use(successor, T0 + minutes(2))
+    use(old, T0 + timedelta(days=2))
+    use(successor, T0 + timedelta(days=3))
+    assert transition.transition(old, now=T0 + timedelta(days=4)).state == transition.IN_USE
+
+
+def test_a_rotated_successor_still_confirms_the_first_transition(old):
+    """A → B → C: C in use and A quiet confirms A's transition; one lineage of three."""
+    b, _ = rotate(old)
+    c, _ = services.key_rotate(key=b, actor=ACTOR, now=T0 + minutes(1))
+    use(c, T0 + minutes(10))
+    state = transition.transition(old, now=T0 + minutes(20))
+    assert state.state == transition.CONFIRMED
+    assert [k.key_id for k in state.lineage] == [old.key_id, b.key_id, c.key_id]
+    assert [k.key_id for k in transition.lineage(c)] == [old.key_id, b.key_id, c.key_id]
+
+
+def test_closed_once_the_old_key_is_deactivated(old):
+    rotate(old)
+    services.key_deactivate(key=old, actor=ACTOR, now=T0 + minutes(5))
+    state = transition.transition(old, now=T0 + minutes(6))
+    assert state.state == transition.CLOSED
+    assert not state.safe_to_deactivate
+
+
+def test_closed_but_still_tried_names_the_last_time_and_ip(old):
+    rotate(old, grace=timedelta(hours=1))
+    APIKeyRefusal.objects.create(
+        key=old,
+        code="EXPIRED_API_KEY",
+        count=4,
+        first_at=T0 + minutes(61),
+        last_at=T0 + minutes(90),
+        last_ip="198.51.100.250",
+    )
+    state = transition.transition(old, now=T0 + timedelta(hours=2))
+    assert state.state == transition.CLOSED
+    assert "still being tried" in state.message
+    assert "198.51.100.250" in state.message
+
+
+def test_daily_usage_of_both_keys_for_the_chart(old):
+    successor, _ = rotate(old)
+    use(successor, T0 + minutes(2), requests=5)
+    state = transition.transition(old, now=T0 + minutes(3))
+    assert len(state.days) == transition.CHART_DAYS
+    today = state.days[-1]
+    assert today.date == date(2026, 5, 4)
+    assert (today.old_requests, today.new_requests) == (1, 5)
+
+
+def test_transition_reads_with_a_fixed_number_of_queries(old, django_assert_max_num_queries):
+    key = old
+    for n in range(5):
+        key, _ = services.key_rotate(key=key, actor=ACTOR, now=T0 + minutes(n))
+        use(key, T0 + minutes(n + 1))
+    with django_assert_max_num_queries(4):
+        transition.transition(old, now=T0 + minutes(30))
