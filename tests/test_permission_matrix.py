@@ -1,70 +1,144 @@
 """The permission matrix, generated from the registry so it cannot drift (STYLE.md).
 
-Every endpoint the registry names × every non-empty set of permissions: a key
-holding the endpoint's permission gets past the guard; any other key gets 403
-MISSING_PERMISSION naming the permission it needs.
+Every endpoint in apikeys.permissions × every non-empty set of permissions:
+a key holding the endpoint's permission gets past the guard; any other key gets
+403 MISSING_PERMISSION naming that one permission. Endpoints the registry lists
+but no URL serves yet are skipped with the reason, and fill in when they land.
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 import uuid
 
 import pytest
 from django.urls import Resolver404, resolve
 
-from apikeys.decorators import access_of, permission_for_method
+from api.models import Build, Run
+from apikeys.decorators import BY_METHOD, PERMISSION, access_of, permission_for_method
 from apikeys.permissions import PERMISSION_CODES, PERMISSIONS
 
+from .api_factories import make_build, make_run
+
 ENDPOINTS = [
-    (code, endpoint)
+    (code, *endpoint.split(" ", 1))
     for code, permission in PERMISSIONS.items()
     for endpoint in permission.endpoints
 ]
+ENDPOINT_IDS = [f"{method} {path}" for _, method, path in ENDPOINTS]
 PERMISSION_SETS = [
     frozenset(chosen)
     for size in range(1, len(PERMISSION_CODES) + 1)
     for chosen in itertools.combinations(PERMISSION_CODES, size)
 ]
-# A well-formed id that exists nowhere: past the guard it answers 404, never 403.
-PLACEHOLDER_ID = str(uuid.UUID(int=1))
-# Served by the build-upload issue; until it lands these paths hit another route.
-NOT_YET_SERVED = {"POST /api/v1/builds/upload", "POST /api/v1/builds/upload/complete"}
+ID_ENDPOINTS = [(code, method, path) for code, method, path in ENDPOINTS if "{" in path]
+
+PARAMETER = re.compile(r"\{[^}]+\}|<[^>]+>")
+# A body each endpoint accepts when the key may call it, so "allowed" is a real answer.
+BODIES = {
+    ("POST", "/api/v1/runs"): lambda ids: {"name": "matrix"},
+    ("POST", "/api/v1/runs/stop"): lambda ids: {"run_ids": [ids["runId"]]},
+}
 
 
-def request_line(endpoint: str) -> tuple[str, str]:
-    method, path = endpoint.split(" ", 1)
-    return method, path.replace("{runId}", PLACEHOLDER_ID).replace("{buildId}", PLACEHOLDER_ID)
+def shape(path: str) -> str:
+    """``/api/v1/runs/{runId}`` and ``api/v1/runs/<str:run_id>`` both as ``/api/v1/runs/{}``."""
+    return "/" + PARAMETER.sub("{}", path).lstrip("/")
 
 
-def declared_permission(method: str, path: str) -> str | None:
+def served_or_skip(method: str, template: str, path: str) -> None:
+    """Skip unless ``path`` reaches the view written for ``template``.
+
+    A path such as /builds/upload would otherwise reach the /builds/{buildId}
+    route before the upload endpoints exist, and the row would test nothing.
+    """
     try:
         match = resolve(path)
     except Resolver404:
-        return None
-    return permission_for_method(access_of(match.func), method)
+        pytest.skip(f"{method} {template} is in the registry but no URL serves it yet.")
+    if shape(match.route) != shape(template):
+        pytest.skip(
+            f"{method} {template} is in the registry but not served yet "
+            f"(the path reaches the route {match.route!r})."
+        )
 
 
-@pytest.mark.parametrize(("code", "endpoint"), ENDPOINTS, ids=[e for _, e in ENDPOINTS])
-def test_every_registry_endpoint_is_served_by_a_view_declaring_its_permission(code, endpoint):
-    if endpoint in NOT_YET_SERVED:
-        pytest.xfail(f"{endpoint} belongs to the build-upload issue")
-    assert declared_permission(*request_line(endpoint)) == code
+@pytest.fixture
+def ids(project):
+    run = make_run(project, state=Run.State.RUNNING)
+    build = make_build(project, status=Build.Status.READY)
+    return {"runId": str(run.id), "buildId": str(build.id)}
 
 
-@pytest.mark.parametrize("held", PERMISSION_SETS, ids=lambda held: "+".join(sorted(held)))
-@pytest.mark.parametrize(("code", "endpoint"), ENDPOINTS, ids=[e for _, e in ENDPOINTS])
-def test_permission_matrix(code, endpoint, held, project, make_key, api):
-    method, path = request_line(endpoint)
-    if declared_permission(method, path) != code:
-        pytest.skip(f"{endpoint} is not served yet")
-    _, plaintext = make_key(project, sorted(held))
-    response = api(plaintext).request(method, path, {} if method == "POST" else None)
-    if code in held:
+def fill(template: str, ids: dict[str, str]) -> str:
+    return re.sub(r"\{([^}]+)\}", lambda m: ids[m.group(1)], template)
+
+
+@pytest.mark.parametrize(("code", "method", "template"), ENDPOINTS, ids=ENDPOINT_IDS)
+def test_every_registry_endpoint_is_served_by_a_view_declaring_its_permission(
+    code, method, template
+):
+    path = fill(template, {"runId": str(uuid.uuid4()), "buildId": str(uuid.uuid4())})
+    served_or_skip(method, template, path)
+    assert permission_for_method(access_of(resolve(path).func), method) == code
+
+
+@pytest.mark.parametrize(
+    "permissions", PERMISSION_SETS, ids=lambda s: "+".join(sorted(c.split(":")[1] for c in s))
+)
+@pytest.mark.parametrize(("code", "method", "template"), ENDPOINTS, ids=ENDPOINT_IDS)
+def test_endpoint_answers_only_keys_holding_its_permission(
+    project, make_key, api, ids, code, method, template, permissions
+):
+    path = fill(template, ids)
+    served_or_skip(method, template, path)
+    _, plaintext = make_key(project, sorted(permissions))
+    body = BODIES.get((method, template), lambda ids: None)(ids)
+    response = api(plaintext).request(method, path, body)
+    assert response["Content-Type"].startswith("application/json") or response.status_code == 204
+    if code in permissions:
         assert response.status_code not in (401, 403), response.content
+        assert response.status_code < 500, response.content
     else:
-        assert response.status_code == 403
-        body = response.json()
-        assert body["code"] == "MISSING_PERMISSION"
-        assert body["details"]["required_permissions"] == [code]
+        assert response.status_code == 403, response.content
+        refusal = response.json()
+        assert refusal["code"] == "MISSING_PERMISSION"
+        assert refusal["details"]["required_permissions"] == [code]
         assert response["X-Accepted-Permissions"] == code
+
+
+@pytest.mark.parametrize(
+    ("code", "method", "template"), ID_ENDPOINTS, ids=[f"{m} {p}" for _, m, p in ID_ENDPOINTS]
+)
+def test_another_projects_key_gets_404_on_every_id_route(
+    other_project, make_key, api, ids, code, method, template
+):
+    path = fill(template, ids)
+    served_or_skip(method, template, path)
+    _, plaintext = make_key(other_project, list(PERMISSION_CODES))
+    response = api(plaintext).request(method, path)
+    assert response.status_code == 404, response.content
+    assert response.json()["code"] == "NOT_FOUND"
+    assert Run.objects.filter(id=ids["runId"]).exists()
+    assert Build.objects.filter(id=ids["buildId"]).exists()
+
+
+def test_every_api_route_declares_what_the_registry_says():
+    """The other direction: no URL under /api/v1/ needs a permission the registry omits."""
+    from api import urls
+
+    registry: dict[tuple[str, str], str] = {
+        (method, shape(path)): code for code, method, path in ENDPOINTS
+    }
+    for pattern in urls.urlpatterns:
+        route = shape("api/" + str(pattern.pattern))
+        declared = access_of(pattern.callback)
+        assert declared is not None, f"{route} declares no access"
+        kind, value = declared
+        if kind == BY_METHOD:
+            for method, code in value.items():
+                assert registry.get((method, route)) == code, f"{method} {route}"
+        elif kind == PERMISSION:
+            listed = {code for (_, path), code in registry.items() if path == route}
+            assert listed == {value}, f"{route} declares {value}, the registry {listed}"
