@@ -1,0 +1,29 @@
+"""Settings for `make bench` only: production settings plus the baseline it compares against.
+
+djangorestframework-api-key's ``HasAPIKey`` is installed here and nowhere else,
+with two trivial views under /bench/ (bench.urls), outside /api/ so that our
+guard never touches them.
+"""
+
+import os
+
+from nunu_admin.settings import *  # noqa: F403
+
+INSTALLED_APPS = [*INSTALLED_APPS, "rest_framework", "rest_framework_api_key"]  # noqa: F405
+ROOT_URLCONF = "bench.urls"
+
+# DEBUG is off, so {% static %} needs a manifest: bench.run collects into a temporary folder.
+if os.environ.get("BENCH_STATIC_ROOT"):
+    STATIC_ROOT = os.environ["BENCH_STATIC_ROOT"]
+
+# The baseline at its fastest, so the comparison is conservative: HasAPIKey is a
+# permission and needs no authentication class; only JSON is ever rendered.
+# Guard off (case b): the views get a stand-in key of this project (apikeys.middleware).
+if os.environ.get("APIKEYS_BENCH_PROJECT_ID"):
+    APIKEYS_BENCH_PROJECT_ID = int(os.environ["APIKEYS_BENCH_PROJECT_ID"])
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "UNAUTHENTICATED_USER": None,
+}
