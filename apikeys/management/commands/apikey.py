@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from apikeys import services
 from apikeys.cli import (
+    EXIT_CODES_HELP,
     BadInput,
     NotFound,
     OneLineParser,
@@ -29,6 +30,8 @@ from apikeys.cli import (
 from apikeys.models import APIKey
 
 from .createapikey import add_expiry_arguments, expiring, expiry_from, project_from
+
+ID_HELP = "the key's 12-character id, as `apikey list` shows it"
 
 COLUMNS = (
     "id",
@@ -111,7 +114,9 @@ class Command(CLICommand):
         )
 
         listing = actions.add_parser(
-            "list", help="the project's keys, newest first (times in ISO 8601, UTC)"
+            "list",
+            epilog=EXIT_CODES_HELP,
+            help="the project's keys, newest first (times in ISO 8601, UTC)",
         )
         listing.add_argument("--project", required=True, metavar="SLUG")
         listing.add_argument("--format", choices=("table", "json"), default="table")
@@ -121,14 +126,15 @@ class Command(CLICommand):
             ("reactivate", "accept the key again (not an expired key: rotate it)"),
             ("delete", "remove the key for good; the audit log keeps its record"),
         ):
-            sub = actions.add_parser(action, help=text)
-            sub.add_argument("id", type=key_id, metavar="ID")
+            sub = actions.add_parser(action, help=text, description=text, epilog=EXIT_CODES_HELP)
+            sub.add_argument("id", type=key_id, metavar="ID", help=ID_HELP)
 
         rotate = actions.add_parser(
             "rotate",
+            epilog=EXIT_CODES_HELP,
             help="make a successor with the same permissions; print its key alone on stdout",
         )
-        rotate.add_argument("id", type=key_id, metavar="ID")
+        rotate.add_argument("id", type=key_id, metavar="ID", help=ID_HELP)
         rotate.add_argument(
             "--grace",
             choices=list(services.GRACE_PERIODS),
