@@ -32,6 +32,42 @@ def _fresh_process_state(settings):
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_secret_at_rest(request, monkeypatch):
+    """SPEC §3: after each test that used the database, the secret of every key the
+    test generated is nowhere at rest: tables, sessions, cache, log output."""
+    uses_db = "_django_db_helper" in request.fixturenames or request.node.get_closest_marker(
+        "django_db"
+    )
+    if not uses_db:
+        yield
+        return
+    import logging
+
+    from apikeys import keys
+
+    from .secrets_at_rest import RecordingHandler, leaks
+
+    request.getfixturevalue("_django_db_helper")  # torn down after this fixture
+    generated: list[str] = []
+    original = keys.generate
+
+    def recording_generate(*args: Any, **kwargs: Any) -> keys.GeneratedKey:
+        key = original(*args, **kwargs)
+        generated.append(key.secret)
+        return key
+
+    monkeypatch.setattr(keys, "generate", recording_generate)
+    handler = RecordingHandler()
+    logging.getLogger().addHandler(handler)
+    try:
+        yield
+    finally:
+        logging.getLogger().removeHandler(handler)
+    found = leaks(generated, handler.lines)
+    assert not found, "A key's secret is stored or logged:\n" + "\n".join(found)
+
+
 @pytest.fixture
 def project(db) -> Project:
     return Project.objects.create(slug="acme", name="Acme")
