@@ -8,6 +8,7 @@ Fixed paths (``runs/stop``, ``builds/upload…``) come before the id routes.
 
 from django.urls import path
 
+from . import uploads
 from .views import builds, runs
 
 app_name = "api"
@@ -20,5 +21,13 @@ urlpatterns = [
     path("v1/runs/<str:run_id>/bugs", runs.run_bugs, name="run-bugs"),
     # Builds (the upload endpoints go above the id route)
     path("v1/builds", builds.builds, name="builds"),
+    path("v1/builds/upload", uploads.upload, name="build-upload"),
+    path("v1/builds/upload/parts", uploads.upload_parts, name="build-upload-parts"),
+    path("v1/builds/upload/complete", uploads.upload_complete, name="build-upload-complete"),
+    path(
+        "v1/builds/upload/<str:build_id>/<int:part_number>",
+        uploads.upload_part,
+        name="build-upload-part",
+    ),
     path("v1/builds/<str:build_id>", builds.build_detail, name="build-detail"),
 ]
