@@ -130,8 +130,9 @@ def test_tag_filter_matches_whole_tags_only(client, project):
     assert names(client.get(f"{RUNS}?tag=night")) == []
 
 
-def test_blank_tag_is_a_validation_error(client):
-    assert list(field_errors(client.get(f"{RUNS}?tag=%20"))) == ["tag"]
+@pytest.mark.parametrize("value", ["%20", "%00"])
+def test_blank_or_nul_tag_is_a_validation_error(client, value):
+    assert list(field_errors(client.get(f"{RUNS}?tag={value}"))) == ["tag"]
 
 
 @pytest.mark.parametrize(
@@ -349,10 +350,13 @@ def test_start_with_null_build_id_and_tags_means_none(client):
         ({"name": 42}, "name"),
         ({"name": ["a"]}, "name"),
         ({"name": "x" * 201}, "name"),
+        ({"name": "nul\x00byte"}, "name"),
+        ({"name": "\ud800"}, "name"),
         ({"name": "ok", "tags": "nightly"}, "tags"),
         ({"name": "ok", "tags": {"a": 1}}, "tags"),
         ({"name": "ok", "tags": ["ok", 3]}, "tags"),
         ({"name": "ok", "tags": [""]}, "tags"),
+        ({"name": "ok", "tags": ["\x00"]}, "tags"),
         ({"name": "ok", "tags": ["x" * 101]}, "tags"),
         ({"name": "ok", "tags": [f"t{n}" for n in range(51)]}, "tags"),
         ({"name": "ok", "additional_tags": [None]}, "additional_tags"),

@@ -28,6 +28,7 @@ __all__ = [
     "parse_id",
     "parse_timestamp",
     "project_id_of",
+    "text_problem",
     "validation_error",
 ]
 
@@ -111,6 +112,21 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
             )
         )
     return body
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored as text, or None.
+
+    JSON may carry a lone surrogate ("\\ud800") that no database can encode, and
+    PostgreSQL refuses NUL characters: either would be a 500, so refuse them here.
+    """
+    if "\x00" in value:
+        return "Must not contain NUL characters."
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return "Must be valid Unicode text (it contains a lone surrogate)."
+    return None
 
 
 # A query string turns the "+" of "+02:00" into a space; put it back.

@@ -54,6 +54,7 @@ from .base import (
     parse_id,
     parse_timestamp,
     project_id_of,
+    text_problem,
     validation_error,
 )
 
@@ -93,6 +94,8 @@ def _list_runs(request: HttpRequest) -> HttpResponse:
     tag = query.get(tag_param)
     if tag is not None and not tag.strip():
         errors[tag_param] = "Name a tag, or leave the parameter out."
+    elif tag is not None and text_problem(tag):
+        errors[tag_param] = text_problem(tag) or ""
 
     created_after = None
     raw_created_after = query.get("created_after")
@@ -136,6 +139,8 @@ def _start_run(request: HttpRequest) -> HttpResponse:
         errors["name"] = "Must be a string."
     elif not name.strip():
         errors["name"] = "Must not be blank."
+    elif text_problem(name):
+        errors["name"] = text_problem(name) or ""
     elif len(name.strip()) > MAX_NAME_LENGTH:
         errors["name"] = f"At most {MAX_NAME_LENGTH} characters; this one has {len(name.strip())}."
 
@@ -181,6 +186,8 @@ def _tags_problem(value: Any) -> str | None:
             return f"Item {position} is not a string."
         if not tag.strip():
             return f"Item {position} is blank."
+        if text_problem(tag):
+            return f"Item {position}: {text_problem(tag)}"
         if len(tag.strip()) > MAX_TAG_LENGTH:
             return f"Item {position} is longer than {MAX_TAG_LENGTH} characters."
     if len(value) > MAX_TAGS:
