@@ -1,0 +1,388 @@
+"""Every read the dashboard's pages need, each with a fixed number of queries.
+
+Status and flag filters are SQL conditions (``Q`` objects on ``expires_at``,
+``is_active``, ``last_used_at`` and ``created_at``), never Python loops, so a
+project with 10,000 keys still renders a page of 50 with the same handful of
+queries. The same rules are the model's ``status()``/``is_stale()``, used to
+draw the 50 rows on a page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from django.apps import apps
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, F, Q, QuerySet, TextField
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+from . import keys
+from .access import ProjectAccess
+from .models import (
+    EXPIRES_SOON_DAYS,
+    APIKey,
+    APIKeyDailyUsage,
+    APIKeyPermissionUsage,
+    APIKeyRefusal,
+    Membership,
+    Project,
+)
+from .permissions import PERMISSIONS, Permission
+
+PAGE_SIZE = 50
+RECENT_USE_DAYS = 7  # deleting a key used this recently needs its name typed
+CHART_DAYS = 30
+
+STATUS_CHOICES = [
+    ("active", "Active"),
+    ("disabled", "Disabled"),
+    ("expired", "Expired"),
+]
+FLAG_CHOICES = [
+    ("stale", "Stale"),
+    ("expires_soon", "Expires soon"),
+    ("expired", "Expired"),
+    ("disabled", "Disabled"),
+    ("no_expiry", "No expiry"),
+    ("never_used", "Never used"),
+]
+SORT_FIELDS = {
+    "name": "name",
+    "created": "created_at",
+    "last_used": "last_used_at",
+    "expires": "expires_at",
+}
+DEFAULT_SORT = "-created"
+
+
+# --- Projects ---------------------------------------------------------------
+
+
+def user_projects(user: Any) -> list[ProjectAccess]:
+    """The projects a user may open, with the role they act with there (one query)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    if user.is_superuser:
+        return [ProjectAccess(project=p, role=Membership.Role.ADMIN) for p in Project.objects.all()]
+    memberships = Membership.objects.filter(user=user).select_related("project")
+    return sorted(
+        (ProjectAccess(project=m.project, role=m.role) for m in memberships),
+        key=lambda access: access.project.name.lower(),
+    )
+
+
+# --- The conditions behind statuses and flags -----------------------------
+
+
+def _not_expired(now: datetime) -> Q:
+    return Q(expires_at__isnull=True) | Q(expires_at__gt=now)
+
+
+def status_q(status: str, now: datetime) -> Q:
+    if status == "expired":
+        return Q(expires_at__isnull=False, expires_at__lte=now)
+    if status == "disabled":
+        return Q(is_active=False) & _not_expired(now)
+    return Q(is_active=True) & _not_expired(now)
+
+
+def flag_q(flag: str, project: Project, now: datetime) -> Q:
+    if flag == "stale":
+        cutoff = now - timedelta(days=project.stale_threshold_days)
+        unused = Q(last_used_at__lte=cutoff) | Q(last_used_at__isnull=True, created_at__lte=cutoff)
+        return status_q("active", now) & unused
+    if flag == "expires_soon":
+        return Q(expires_at__gt=now, expires_at__lte=now + timedelta(days=EXPIRES_SOON_DAYS))
+    if flag in ("expired", "disabled"):
+        return status_q(flag, now)
+    if flag == "no_expiry":
+        return Q(expires_at__isnull=True)
+    if flag == "never_used":
+        return Q(last_used_at__isnull=True)
+    raise ValueError(f"Unknown flag {flag!r}.")
+
+
+# --- Key list -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyListParams:
+    """The list's filters, search, sort and page, cleaned from a query string."""
+
+    q: str = ""
+    status: str = ""
+    permission: str = ""
+    flag: str = ""
+    sort: str = DEFAULT_SORT
+    page: str = "1"
+
+    @classmethod
+    def from_query(cls, data: Any) -> KeyListParams:
+        def pick(name: str, allowed: set[str], default: str = "") -> str:
+            value = (data.get(name) or "").strip()
+            return value if value in allowed else default
+
+        sorts = set(SORT_FIELDS) | {f"-{name}" for name in SORT_FIELDS}
+        return cls(
+            q=(data.get("q") or "").strip()[:100],
+            status=pick("status", {code for code, _ in STATUS_CHOICES}),
+            permission=pick("permission", set(PERMISSIONS)),
+            flag=pick("flag", {code for code, _ in FLAG_CHOICES}),
+            sort=pick("sort", sorts, DEFAULT_SORT),
+            page=(data.get("page") or "1").strip()[:10],
+        )
+
+    @property
+    def is_filtered(self) -> bool:
+        return bool(self.q or self.status or self.permission or self.flag)
+
+    def query(self, **changes: str) -> str:
+        """This view's query string with some values changed (empty values dropped)."""
+        from urllib.parse import urlencode
+
+        values = {
+            "q": self.q,
+            "status": self.status,
+            "permission": self.permission,
+            "flag": self.flag,
+            "sort": self.sort if self.sort != DEFAULT_SORT else "",
+            "page": self.page if self.page != "1" else "",
+        }
+        values.update(changes)
+        return urlencode({k: v for k, v in values.items() if v})
+
+
+@dataclass(frozen=True)
+class KeySummary:
+    total: int
+    active: int
+    stale: int
+    expiring_soon: int
+
+
+@dataclass
+class KeyRow:
+    key: APIKey
+    status: str
+    flags: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class KeyList:
+    page: Page
+    rows: list[KeyRow]
+    summary: KeySummary
+    params: KeyListParams
+
+
+def _search_q(text: str) -> Q:
+    # Accept what people paste: the id, the masked form "nunu_<id>_…", or a full key
+    # (only its public id is used; the secret part is never compared or stored).
+    candidate = text
+    if candidate.startswith(keys.PREFIX):
+        candidate = candidate[len(keys.PREFIX) :].split("_", 1)[0]
+    query = Q(name__icontains=text)
+    if keys.is_key_id(candidate):
+        query |= Q(key_id=candidate)
+    elif candidate and len(candidate) < keys.ID_LENGTH and candidate.isalnum():
+        query |= Q(key_id__startswith=candidate)
+    return query
+
+
+def filtered_keys(project: Project, params: KeyListParams, *, now: datetime) -> QuerySet[APIKey]:
+    keys_qs = APIKey.objects.filter(project=project)
+    if params.q:
+        keys_qs = keys_qs.filter(_search_q(params.q))
+    if params.status:
+        keys_qs = keys_qs.filter(status_q(params.status, now))
+    if params.flag:
+        keys_qs = keys_qs.filter(flag_q(params.flag, project, now))
+    if params.permission:
+        # JSON "contains" is not portable (SQLite has none); the codes are quoted
+        # in the stored list, so a text match on '"code"' is exact on both backends.
+        keys_qs = keys_qs.annotate(permissions_text=Cast("permissions", TextField())).filter(
+            permissions_text__contains=f'"{params.permission}"'
+        )
+    descending = params.sort.startswith("-")
+    column = F(SORT_FIELDS[params.sort.lstrip("-")])
+    order = column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
+    return keys_qs.order_by(order, "-pk")
+
+
+def key_summary(project: Project, *, now: datetime) -> KeySummary:
+    """Active, stale and soon-expiring counts in one aggregate query."""
+    active = status_q("active", now)
+    counts = APIKey.objects.filter(project=project).aggregate(
+        total=Count("pk"),
+        active=Count("pk", filter=active),
+        stale=Count("pk", filter=flag_q("stale", project, now)),
+        expiring_soon=Count("pk", filter=active & flag_q("expires_soon", project, now)),
+    )
+    return KeySummary(**counts)
+
+
+def key_flags(key: APIKey, project: Project, now: datetime) -> list[tuple[str, str]]:
+    """(code, label) flags for one row, the same rules as :func:`flag_q`."""
+    flags = []
+    if key.is_stale(now, threshold_days=project.stale_threshold_days):
+        flags.append(("stale", "Stale"))
+    if key.expires_soon(now):
+        flags.append(("expires_soon", "Expires soon"))
+    if key.expires_at is None:
+        flags.append(("no_expiry", "No expiry"))
+    if key.last_used_at is None:
+        flags.append(("never_used", "Never used"))
+    return flags
+
+
+def key_list(project: Project, params: KeyListParams, *, now: datetime | None = None) -> KeyList:
+    """One page of keys with their flags and the project summary: three queries."""
+    now = now or timezone.now()
+    paginator = Paginator(
+        filtered_keys(project, params, now=now).select_related("created_by"), PAGE_SIZE
+    )
+    page = paginator.get_page(params.page)
+    rows = [
+        KeyRow(key=key, status=str(key.status(now)), flags=key_flags(key, project, now))
+        for key in page.object_list
+    ]
+    return KeyList(page=page, rows=rows, summary=key_summary(project, now=now), params=params)
+
+
+def key_row(project: Project, key_id: str, *, now: datetime | None = None) -> KeyRow:
+    now = now or timezone.now()
+    key = APIKey.objects.select_related("created_by").get(project=project, key_id=key_id)
+    return KeyRow(key=key, status=str(key.status(now)), flags=key_flags(key, project, now))
+
+
+# --- Key detail -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PermissionUse:
+    permission: Permission
+    last_used_at: datetime | None
+    candidate_for_removal: bool
+
+
+@dataclass(frozen=True)
+class ChartBar:
+    day: date
+    requests: int
+    refused: int
+    x: float
+    height: float
+    refused_height: float
+    y: float  # top of the accepted-requests bar; the refused part sits on it
+    refused_y: float
+
+
+@dataclass(frozen=True)
+class UsageChart:
+    bars: list[ChartBar]
+    total_requests: int
+    total_refused: int
+    peak: int
+    width: int = 600
+    height: int = 120
+    bar_width: float = 16.0
+
+
+@dataclass
+class KeyDetail:
+    key: APIKey
+    status: str
+    flags: list[tuple[str, str]]
+    permissions: list[PermissionUse]
+    chart: UsageChart
+    refusals: list[APIKeyRefusal]
+    runs: list[Any]
+    successors: list[APIKey]
+    used_recently: bool
+
+
+def get_key(project: Project, key_id: str) -> APIKey:
+    """The project's key with this id, or APIKey.DoesNotExist (another project's too)."""
+    return APIKey.objects.select_related("created_by", "rotated_from").get(
+        project=project, key_id=key_id
+    )
+
+
+def used_recently(key: APIKey, now: datetime) -> bool:
+    return key.last_used_at is not None and key.last_used_at > now - timedelta(days=RECENT_USE_DAYS)
+
+
+def usage_chart(key: APIKey, *, today: date) -> UsageChart:
+    first = today - timedelta(days=CHART_DAYS - 1)
+    counts = {
+        row.date: row
+        for row in APIKeyDailyUsage.objects.filter(key=key, date__gte=first, date__lte=today)
+    }
+    chart = UsageChart(bars=[], total_requests=0, total_refused=0, peak=0)
+    peak = max((r.request_count + r.refused_count for r in counts.values()), default=0)
+    slot = chart.width / CHART_DAYS
+    bars = []
+    for offset in range(CHART_DAYS):
+        day = first + timedelta(days=offset)
+        row = counts.get(day)
+        requests = row.request_count if row else 0
+        refused = row.refused_count if row else 0
+        scale = (chart.height - 10) / peak if peak else 0
+        height = round(requests * scale, 1)
+        refused_height = round(refused * scale, 1)
+        bars.append(
+            ChartBar(
+                day=day,
+                requests=requests,
+                refused=refused,
+                x=round(offset * slot + (slot - chart.bar_width) / 2, 1),
+                height=height,
+                refused_height=refused_height,
+                y=round(chart.height - height, 1),
+                refused_y=round(chart.height - height - refused_height, 1),
+            )
+        )
+    return UsageChart(
+        bars=bars,
+        total_requests=sum(b.requests for b in bars),
+        total_refused=sum(b.refused for b in bars),
+        peak=peak,
+    )
+
+
+def _runs_started_by(key: APIKey, limit: int = 20) -> list[Any]:
+    # apikeys never imports api (the arrows point one way); the runs are read
+    # through the app registry only when the api app is installed.
+    if not apps.is_installed("api"):
+        return []
+    run_model = apps.get_model("api", "Run")
+    return list(
+        run_model.objects.filter(project_id=key.project_id, initiator_key_id=key.key_id)[:limit]
+    )
+
+
+def key_detail(project: Project, key_id: str, *, now: datetime | None = None) -> KeyDetail:
+    """Everything the key page shows: six queries whatever the key's history."""
+    now = now or timezone.now()
+    key = get_key(project, key_id)
+    used = {u.permission: u.last_used_at for u in APIKeyPermissionUsage.objects.filter(key=key)}
+    cutoff = now - timedelta(days=project.stale_threshold_days)
+    permissions = []
+    for perm in key.permission_objects():
+        last = used.get(perm.code)
+        unused = last <= cutoff if last is not None else key.created_at <= cutoff
+        permissions.append(PermissionUse(perm, last, unused))
+    return KeyDetail(
+        key=key,
+        status=str(key.status(now)),
+        flags=key_flags(key, project, now),
+        permissions=permissions,
+        chart=usage_chart(key, today=now.date()),
+        refusals=list(APIKeyRefusal.objects.filter(key=key).order_by("-count", "code")),
+        runs=_runs_started_by(key),
+        successors=list(key.successors.order_by("created_at")),
+        used_recently=used_recently(key, now),
+    )

@@ -1,0 +1,50 @@
+"""Template filters of the dashboard: relative times with the exact time on hover."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince, timeuntil
+
+register = template.Library()
+
+
+@register.filter
+def reltime(value: datetime | None, empty: str = "—") -> SafeString | str:
+    """``<time title="2025-01-31 12:00 UTC">3 days ago</time>``; ``empty`` for None."""
+    if value is None:
+        return empty
+    now = timezone.now()
+    if abs((now - value).total_seconds()) < 60:
+        text = "just now"
+    elif value <= now:
+        text = f"{timesince(value, now, depth=1)} ago"
+    else:
+        text = f"in {timeuntil(value, now, depth=1)}"
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        value.isoformat(),
+        utc(value),
+        text.replace("\xa0", " "),
+    )
+
+
+@register.filter
+def utc(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """``mapping|get_item:key``: a dict lookup with a variable key (None when missing)."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None

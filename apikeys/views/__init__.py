@@ -1,0 +1,19 @@
+"""The dashboard's views: function views, so each one's whole control flow is visible."""
+
+from .keys import key_deactivate, key_delete, key_detail, key_edit, key_list, key_reactivate
+from .projects import home, project_admin, project_list
+from .wizard import wizard_start, wizard_step
+
+__all__ = [
+    "home",
+    "key_deactivate",
+    "key_delete",
+    "key_detail",
+    "key_edit",
+    "key_list",
+    "key_reactivate",
+    "project_admin",
+    "project_list",
+    "wizard_start",
+    "wizard_step",
+]

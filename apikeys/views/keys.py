@@ -1,0 +1,216 @@
+"""Key list, key detail and the actions on one key.
+
+Each action works three ways: htmx loads a confirmation panel into the page
+and swaps the page's key section with the answer; without JavaScript the same
+links open a confirmation page whose form posts normally and redirects.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.vary import vary_on_headers
+from django_htmx.http import HttpResponseClientRedirect
+
+from .. import selectors, services
+from ..access import ProjectAccess, project_admin_required, project_member_required
+from ..forms import DeleteKeyForm, EditKeyForm
+from ..models import APIKey
+from ..permissions import PERMISSIONS
+from .projects import project_context
+
+
+def _partial_wanted(request: HttpRequest) -> bool:
+    # A history restore asks for the whole page: htmx found no snapshot to show.
+    htmx = getattr(request, "htmx", None)
+    return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
+
+
+def _key_or_404(access: ProjectAccess, key_id: str) -> APIKey:
+    try:
+        return selectors.get_key(access.project, key_id)
+    except APIKey.DoesNotExist:
+        raise Http404("No such key in this project.") from None
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@project_member_required
+def key_list(request: HttpRequest, access: ProjectAccess) -> HttpResponse:
+    params = selectors.KeyListParams.from_query(request.GET)
+    listing = selectors.key_list(access.project, params)
+    context = project_context(
+        request,
+        access,
+        listing=listing,
+        params=params,
+        highlight=request.GET.get("highlight", ""),
+        status_choices=selectors.STATUS_CHOICES,
+        flag_choices=selectors.FLAG_CHOICES,
+        permissions=PERMISSIONS,
+        sort_links=_sort_links(params),
+        prev_query=params.query(page=str(listing.page.number - 1)),
+        next_query=params.query(page=str(listing.page.number + 1)),
+    )
+    template = "apikeys/key_list.html"
+    if _partial_wanted(request):
+        template += "#key-table"
+        context["oob"] = True
+    return render(request, template, context)
+
+
+SORT_COLUMNS = [
+    ("name", "Name"),
+    ("created", "Created"),
+    ("last_used", "Last used"),
+    ("expires", "Expires"),
+]
+
+
+def _sort_links(params: selectors.KeyListParams) -> list[dict[str, object]]:
+    """Each sortable column's link: a click sorts by it, a second click reverses."""
+    links = []
+    for column, label in SORT_COLUMNS:
+        active = params.sort.lstrip("-") == column
+        descending = params.sort.startswith("-")
+        if active:
+            next_sort = column if descending else f"-{column}"
+        else:
+            next_sort = column if column == "name" else f"-{column}"
+        links.append(
+            {
+                "label": label,
+                "active": active,
+                "aria_sort": ("descending" if descending else "ascending") if active else "none",
+                "query": params.query(sort=next_sort, page=""),
+            }
+        )
+    return links
+
+
+def _detail_context(
+    request: HttpRequest, access: ProjectAccess, key_id: str, **extra: object
+) -> dict[str, object]:
+    try:
+        detail = selectors.key_detail(access.project, key_id)
+    except APIKey.DoesNotExist:
+        raise Http404("No such key in this project.") from None
+    return project_context(request, access, detail=detail, key=detail.key, **extra)
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@project_member_required
+def key_detail(request: HttpRequest, access: ProjectAccess, key_id: str) -> HttpResponse:
+    template = "apikeys/key_detail.html"
+    if _partial_wanted(request):
+        template += "#key-section"
+    return render(request, template, _detail_context(request, access, key_id))
+
+
+def _after_action(
+    request: HttpRequest, access: ProjectAccess, key: APIKey, notice: str, *, error: bool = False
+) -> HttpResponse:
+    """htmx: the key section again, with the notice in it; otherwise redirect with a message."""
+    if _partial_wanted(request):
+        context = _detail_context(request, access, key.key_id, notice=notice, notice_error=error)
+        return render(request, "apikeys/key_detail.html#key-section", context)
+    (messages.error if error else messages.success)(request, notice)
+    return redirect("apikeys:key-detail", slug=access.project.slug, key_id=key.key_id)
+
+
+def _confirm(
+    request: HttpRequest,
+    access: ProjectAccess,
+    key: APIKey,
+    *,
+    action: str,
+    form: DeleteKeyForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    template = "apikeys/key_confirm.html"
+    if _partial_wanted(request):
+        template += "#confirm-panel"
+    context = project_context(request, access, key=key, action=action, form=form)
+    return render(request, template, context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+@project_admin_required
+def key_deactivate(request: HttpRequest, access: ProjectAccess, key_id: str) -> HttpResponse:
+    key = _key_or_404(access, key_id)
+    if request.method == "GET":
+        return _confirm(request, access, key, action="deactivate")
+    key = services.key_deactivate(key=key, actor=services.Actor.from_request(request))
+    return _after_action(
+        request, access, key, f"Key “{key.name}” is deactivated; the API refuses it from now on."
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+@project_admin_required
+def key_reactivate(request: HttpRequest, access: ProjectAccess, key_id: str) -> HttpResponse:
+    key = _key_or_404(access, key_id)
+    if request.method == "GET":
+        return _confirm(request, access, key, action="reactivate")
+    try:
+        key = services.key_reactivate(key=key, actor=services.Actor.from_request(request))
+    except services.PolicyError as error:
+        return _after_action(request, access, key, str(error), error=True)
+    return _after_action(request, access, key, f"Key “{key.name}” is active again.")
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+@project_admin_required
+def key_delete(request: HttpRequest, access: ProjectAccess, key_id: str) -> HttpResponse:
+    key = _key_or_404(access, key_id)
+    require_name = selectors.used_recently(key, timezone.now())
+    if request.method == "GET":
+        form = DeleteKeyForm(key=key, require_name=require_name)
+        return _confirm(request, access, key, action="delete", form=form)
+    form = DeleteKeyForm(request.POST, key=key, require_name=require_name)
+    if not form.is_valid():
+        # htmx swaps only 2xx answers; a plain form post gets the honest 422.
+        status = 200 if _partial_wanted(request) else 422
+        return _confirm(request, access, key, action="delete", form=form, status=status)
+    name = key.name
+    services.key_delete(key=key, actor=services.Actor.from_request(request))
+    messages.success(request, f"Key “{name}” is deleted; the API refuses it from now on.")
+    list_url = reverse("apikeys:key-list", kwargs={"slug": access.project.slug})
+    if _partial_wanted(request):
+        return HttpResponseClientRedirect(list_url)
+    return redirect(list_url)
+
+
+@require_http_methods(["GET", "POST"])
+@vary_on_headers("HX-Request")
+@project_admin_required
+def key_edit(request: HttpRequest, access: ProjectAccess, key_id: str) -> HttpResponse:
+    key = _key_or_404(access, key_id)
+    form = EditKeyForm(request.POST or None, key=key)
+    if request.method == "POST" and form.is_valid():
+        try:
+            key = services.key_update(
+                key=key,
+                actor=services.Actor.from_request(request),
+                name=form.cleaned_data["name"],
+                description=form.cleaned_data["description"],
+                permissions=form.cleaned_data["permissions"],
+            )
+        except services.KeyInputError as error:
+            form.add_error("name", str(error))
+        else:
+            return _after_action(request, access, key, f"Key “{key.name}” is saved.")
+    template = "apikeys/key_edit.html"
+    if _partial_wanted(request):
+        template += "#edit-panel"
+    context = project_context(request, access, key=key, form=form, permissions=PERMISSIONS)
+    status = 422 if form.errors and not _partial_wanted(request) else 200
+    return render(request, template, context, status=status)

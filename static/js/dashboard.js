@@ -1,0 +1,82 @@
+// Small progressive enhancements; every page works without this file.
+(function () {
+  "use strict";
+
+  // Copy button on the show-once page: navigator.clipboard, else select the text.
+  function setupCopy(button) {
+    var input = document.getElementById(button.getAttribute("data-copy-target"));
+    var status = document.getElementById("copy-status");
+    if (!input) return;
+    button.hidden = false;
+    if (status) status.textContent = "Use the Copy button, or select the key and copy it.";
+    button.addEventListener("click", function () {
+      function copied() {
+        button.textContent = "Copied";
+        button.classList.add("copied");
+        if (status) status.textContent = "Copied to the clipboard.";
+      }
+      function fallback() {
+        input.focus();
+        input.select();
+        var ok = false;
+        try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
+        if (ok) { copied(); } else if (status) { status.textContent = "Press Ctrl+C (⌘C) to copy the selected key."; }
+      }
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(input.value).then(copied, fallback);
+      } else {
+        fallback();
+      }
+    });
+    input.addEventListener("focus", function () { input.select(); });
+  }
+
+  // A double click on "Create key" sends one request (the server refuses a second anyway).
+  function setupOnce(button) {
+    var form = button.form;
+    if (!form) return;
+    form.addEventListener("submit", function (event) {
+      if (event.submitter && event.submitter !== button) return;
+      if (form.dataset.sent) { event.preventDefault(); return; }
+      form.dataset.sent = "1";
+    });
+  }
+
+  function init(root) {
+    root.querySelectorAll("[data-copy-target]").forEach(setupCopy);
+    root.querySelectorAll("button[data-once]").forEach(setupOnce);
+    var auto = root.querySelector("[data-autofocus]");
+    if (auto) auto.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    // data-swap-focus marks where focus goes after an htmx swap, not on a page load.
+    document.querySelectorAll("[data-swap-focus]").forEach(function (el) { el.removeAttribute("data-swap-focus"); });
+    init(document);
+  });
+
+  // Focus moves to swapped content, except while someone types in a filter form.
+  document.addEventListener("htmx:afterSettle", function (event) {
+    var source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    if (source && source.closest && source.closest("form[role=search]")) return;
+    var target = document.querySelector("[data-swap-focus]");
+    if (target) {
+      target.focus();
+      target.removeAttribute("data-swap-focus");
+    } else if (event.detail.target && event.detail.target.isConnected) {
+      if (!event.detail.target.hasAttribute("tabindex")) event.detail.target.setAttribute("tabindex", "-1");
+      event.detail.target.focus();
+    }
+  });
+
+  // "Cancel" in a panel loaded by htmx just closes the panel.
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("[data-dismiss-panel]");
+    var panel = link && link.closest("#action-panel");
+    if (!panel) return;
+    event.preventDefault();
+    panel.innerHTML = "";
+    var actions = document.querySelector(".key-actions a, .key-actions button");
+    if (actions) actions.focus();
+  });
+})();
