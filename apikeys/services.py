@@ -7,6 +7,7 @@ in the return value of :func:`key_create` and :func:`key_rotate`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -359,12 +360,21 @@ def key_rotate(
     return successor, plaintext
 
 
+_ROTATED_SUFFIX = re.compile(r" \(rotated(?: \d+)?\)$")
+
+
 def _successor_name(old: APIKey) -> str:
-    base = old.name
-    for suffix in range(2, 1000):
-        candidate = f"{base} (rotated {suffix})" if suffix > 2 else f"{base} (rotated)"
-        candidate = candidate[-MAX_NAME_LENGTH:] if len(candidate) > MAX_NAME_LENGTH else candidate
-        if not APIKey.objects.filter(project=old.project, name=candidate).exists():
+    """ "deploy" → "deploy (rotated)" → "deploy (rotated 2)": one suffix, never stacked."""
+    base = _ROTATED_SUFFIX.sub("", old.name)
+    taken = set(
+        APIKey.objects.filter(
+            project=old.project, name__startswith=base[: MAX_NAME_LENGTH - 20]
+        ).values_list("name", flat=True)
+    )
+    for number in range(1, 10_000):
+        suffix = " (rotated)" if number == 1 else f" (rotated {number})"
+        candidate = base[: MAX_NAME_LENGTH - len(suffix)] + suffix
+        if candidate not in taken:
             return candidate
     raise KeyInputError("Could not find a free name for the successor key.")
 

@@ -1,0 +1,123 @@
+"""Services: every write enforces the policy and leaves an audit event."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apikeys import keys, services
+from apikeys.models import APIKey, AuditEvent
+from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
+
+ACTOR = services.Actor.cli("test")
+
+
+def test_created_key_stores_only_a_hash_of_its_secret(project, make_key):
+    key, plaintext = make_key(project, [READ_RUNS])
+    parsed = keys.parse(plaintext)
+    assert parsed is not None and parsed.key_id == key.key_id
+    assert parsed.secret not in key.hashed_secret
+    assert key.hashed_secret.startswith("$argon2id$")
+    assert services.hasher().verify(key.hashed_secret, parsed.secret)
+
+
+def test_permissions_are_stored_in_registry_order(project, make_key):
+    key, _ = make_key(project, [MANAGE_BUILD_STORAGE, READ_RUNS, READ_RUNS])
+    assert key.permissions == [READ_RUNS, MANAGE_BUILD_STORAGE]
+
+
+@pytest.mark.parametrize("permissions", [[], ["project:everything"], "project:read-runs"])
+def test_bad_permissions_are_refused(project, permissions):
+    with pytest.raises(services.KeyInputError):
+        services.key_create(project=project, name="x", permissions=permissions, actor=ACTOR)
+    assert not APIKey.objects.exists()
+
+
+def test_duplicate_name_in_a_project_is_refused(project, other_project, make_key):
+    make_key(project, name="deploy")
+    with pytest.raises(services.KeyInputError, match="already exists"):
+        make_key(project, name=" deploy ")
+    make_key(other_project, name="deploy")  # another project may use the name
+
+
+def test_policy_requiring_expiry_refuses_a_key_without_one(project):
+    project.expiry_required = True
+    project.save()
+    with pytest.raises(services.PolicyError, match="must have an expiry"):
+        services.key_create(project=project, name="x", permissions=[READ_RUNS], actor=ACTOR)
+
+
+def test_policy_maximum_lifetime_is_enforced_and_named(project):
+    project.max_key_lifetime_days = 30
+    project.save()
+    now = timezone.now()
+    with pytest.raises(services.PolicyError, match="at most 30 days"):
+        services.key_create(
+            project=project,
+            name="x",
+            permissions=[READ_RUNS],
+            actor=ACTOR,
+            expires_at=now + timedelta(days=31),
+            now=now,
+        )
+    key, _ = services.key_create(
+        project=project,
+        name="x",
+        permissions=[READ_RUNS],
+        actor=ACTOR,
+        expires_at=now + timedelta(days=30),
+        now=now,
+    )
+    assert key.expires_at == now + timedelta(days=30)
+
+
+def test_update_records_what_changed_before_and_after(project, make_key):
+    key, _ = make_key(project, [READ_RUNS], name="old")
+    services.key_update(key=key, actor=ACTOR, name="new", permissions=[READ_RUNS, OPERATE_RUNS])
+    event = AuditEvent.objects.get(action=AuditEvent.Action.KEY_UPDATED)
+    assert event.changes == {
+        "name": {"before": "old", "after": "new"},
+        "permissions": {"before": [READ_RUNS], "after": [READ_RUNS, OPERATE_RUNS]},
+    }
+    assert event.key_name == "new" and event.key_id == key.key_id
+
+
+def test_update_without_changes_records_nothing(project, make_key):
+    key, _ = make_key(project, [READ_RUNS], name="same")
+    services.key_update(key=key, actor=ACTOR, name="same", permissions=[READ_RUNS])
+    assert not AuditEvent.objects.filter(action=AuditEvent.Action.KEY_UPDATED).exists()
+
+
+def test_expired_key_cannot_be_reactivated(project, make_key):
+    now = timezone.now()
+    key, _ = make_key(project, expires_at=now + timedelta(hours=1), now=now)
+    services.key_deactivate(key=key, actor=ACTOR, now=now)
+    with pytest.raises(services.PolicyError, match="rotate it instead"):
+        services.key_reactivate(key=key, actor=ACTOR, now=now + timedelta(hours=2))
+
+
+def test_rotation_names_successors_without_stacking_suffixes(project, make_key):
+    key, _ = make_key(project, name="deploy")
+    first, _ = services.key_rotate(key=key, actor=ACTOR)
+    second, _ = services.key_rotate(key=key, actor=ACTOR)
+    third, _ = services.key_rotate(key=first, actor=ACTOR)
+    assert [first.name, second.name, third.name] == [
+        "deploy (rotated)",
+        "deploy (rotated 2)",
+        "deploy (rotated 3)",
+    ]
+
+
+def test_rotation_with_grace_period_ends_the_old_key(project, make_key):
+    now = timezone.now()
+    key, _ = make_key(project, [READ_RUNS, OPERATE_RUNS], now=now)
+    successor, plaintext = services.key_rotate(
+        key=key, actor=ACTOR, grace=services.GRACE_PERIODS["24h"], now=now
+    )
+    key.refresh_from_db()
+    assert key.expires_at == now + timedelta(hours=24)
+    assert successor.rotated_from_id == key.pk
+    assert successor.permissions == key.permissions
+    assert keys.parse(plaintext).key_id == successor.key_id
