@@ -69,8 +69,11 @@ def leaks(secrets: list[str], log_lines: list[str]) -> list[str]:
         return []
     places = []
     texts = [("log", line) for line in log_lines]
-    texts += [("database", line) for line in _database_text()]
-    texts += [("session", line) for line in _session_text()]
+    # A management command run in-process closes the test's connection; what it wrote
+    # is rolled back with it, so there is nothing left at rest to scan.
+    if not connection.closed_in_transaction:
+        texts += [("database", line) for line in _database_text()]
+        texts += [("session", line) for line in _session_text()]
     cached = _cache_text()
     for secret in secrets:
         for where, text in texts:
