@@ -218,3 +218,52 @@ def test_large_export_reads_in_chunks_not_all_at_once(
     # One chunk per event (plus the header or brackets): nothing held back and joined.
     assert len(chunks) >= 1050
     assert b"".join(chunks).count(b"k1049") == 1
+
+
+# --- The page -------------------------------------------------------------
+
+AUDIT = "/projects/acme/admin/audit/"
+
+
+@pytest.mark.parametrize("role", ["admin", "auditor"])
+def test_admins_and_auditors_read_the_log(client, project, make_user, role):
+    event(project, key_name="visible")
+    client.force_login(make_user("u", project=project, role=role))
+    response = client.get(AUDIT)
+    assert response.status_code == 200
+    assert "visible" in response.content.decode()
+
+
+def test_outsiders_get_404_for_the_log_and_its_exports(client, project, make_user):
+    client.force_login(make_user("mallory"))
+    assert client.get(AUDIT).status_code == 404
+    assert client.get(AUDIT + "export.csv").status_code == 404
+
+
+def test_page_filters_and_paginates(client, project, admin_user):
+    client.force_login(admin_user)
+    for n in range(55):
+        event(project, at=T0 + timedelta(minutes=n), key_name=f"key-{n:02d}")
+    event(
+        project, action=AuditEvent.Action.POLICY_CHANGED, changes={"x": {"before": 1, "after": 2}}
+    )
+    first = client.get(AUDIT, {"action": "key.created"}).content.decode()
+    assert "55 events" in first
+    assert "key-54" in first and "key-04" not in first
+    assert "Page 1 of 2" in first
+    second = client.get(AUDIT, {"action": "key.created", "page": "2"}).content.decode()
+    assert "key-04" in second
+    policy = client.get(AUDIT, {"action": "policy.changed"}).content.decode()
+    assert "1 → 2" in policy
+
+
+def test_page_export_links_keep_the_filters(client, project, admin_user):
+    client.force_login(admin_user)
+    event(project, key_name="a")
+    event(project, key_name="b", actor_ip="192.0.2.1")
+    response = client.get(AUDIT + "export.csv", {"key": "b"})
+    assert isinstance(response, StreamingHttpResponse)
+    rows = list(csv.DictReader(io.StringIO(body(response))))
+    assert [row["key_name"] for row in rows] == ["b"]
+    assert json.loads(body(client.get(AUDIT + "export.json")))[0]["key_name"] in {"a", "b"}
+    assert client.get(AUDIT + "export.xml").status_code == 404

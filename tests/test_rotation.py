@@ -212,3 +212,123 @@ def test_transition_reads_with_a_fixed_number_of_queries(old, django_assert_max_
         use(key, T0 + minutes(n + 1))
     with django_assert_max_num_queries(4):
         transition.transition(old, now=T0 + minutes(30))
+
+
+# --- Pages ----------------------------------------------------------------
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def rotate_url(key):
+    return f"/projects/acme/admin/api-keys/{key.key_id}/rotate/"
+
+
+def detail_url(key):
+    return f"/projects/acme/admin/api-keys/{key.key_id}/"
+
+
+def token_from(response) -> str:
+    import re
+
+    return re.search(r'name="token" value="([^"]+)"', response.content.decode())[1]
+
+
+def test_rotate_form_offers_the_grace_periods(admin_client, old):
+    response = admin_client.get(rotate_url(old))
+    assert response.status_code == 200
+    page = response.content.decode()
+    for value in ("1h", "24h", "7d"):
+        assert f'value="{value}"' in page
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_rotate_post_shows_the_successor_once_with_no_store(admin_client, old):
+    form = admin_client.get(rotate_url(old))
+    response = admin_client.post(rotate_url(old), {"grace": "24h", "token": token_from(form)})
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    successor = old.successors.get()
+    page = response.content.decode()
+    assert "Save your key" in page
+    assert f"nunu_{successor.key_id}_" in page
+    assert "replaces" in page
+    old.refresh_from_db()
+    assert old.expires_at == old.rotated_at + timedelta(hours=24)
+    # Nothing kept the secret: the key page shows only the masked form.
+    again = admin_client.get(detail_url(successor)).content.decode()
+    assert f"nunu_{successor.key_id}_" not in again.replace(successor.masked, "")
+
+
+def test_resubmitting_the_rotate_form_rotates_once_and_shows_no_secret(admin_client, old):
+    token = token_from(admin_client.get(rotate_url(old)))
+    admin_client.post(rotate_url(old), {"grace": "", "token": token})
+    again = admin_client.post(rotate_url(old), {"grace": "", "token": token})
+    assert again.status_code == 302
+    assert old.successors.count() == 1
+
+
+def test_rotate_refused_by_policy_says_which_policy(admin_client, old, project):
+    project.max_key_lifetime_days = 30
+    project.save()
+    from apikeys.views import rotation
+
+    def refuse(**kwargs):
+        raise services.PolicyError("Project policy: keys may live at most 30 days.")
+
+    import unittest.mock
+
+    with unittest.mock.patch.object(rotation.services, "key_rotate", refuse):
+        response = admin_client.post(
+            rotate_url(old), {"grace": "", "token": token_from(admin_client.get(rotate_url(old)))}
+        )
+    assert response.status_code == 422
+    assert "at most 30 days" in response.content.decode()
+
+
+def test_expired_key_can_be_rotated_from_its_page(admin_client, project, make_key):
+    key, _ = make_key(project, [READ_RUNS], expires_at=T0 + minutes(1), now=T0)
+    token = token_from(admin_client.get(rotate_url(key)))
+    response = admin_client.post(rotate_url(key), {"grace": "", "token": token})
+    assert response.status_code == 200
+    assert key.successors.count() == 1
+
+
+def test_auditors_cannot_rotate_and_outsiders_get_404(client, old, auditor_user, make_user):
+    client.force_login(auditor_user)
+    assert client.get(rotate_url(old)).status_code == 403
+    assert client.post(rotate_url(old), {"grace": "", "token": "x" * 20}).status_code == 403
+    client.force_login(make_user("mallory"))
+    assert client.get(rotate_url(old)).status_code == 404
+    assert not old.successors.exists()
+
+
+def test_detail_page_shows_transition_and_one_click_deactivate_when_confirmed(
+    admin_client, old, settings
+):
+    settings.APIKEYS_USAGE_RESOLUTION = 0
+    successor, _ = services.key_rotate(key=old, actor=ACTOR)
+    page = admin_client.get(detail_url(old)).content.decode()
+    assert "Waiting for the new key" in page
+    from django.utils import timezone
+
+    use(successor, timezone.now())
+    page = admin_client.get(detail_url(old)).content.decode()
+    assert "Transition confirmed: safe to deactivate" in page
+    assert f'action="/projects/acme/admin/api-keys/{old.key_id}/deactivate/"' in page
+    assert successor.name in page
+
+
+def test_detail_page_says_the_old_key_is_still_in_use_with_its_ip(admin_client, old):
+    from django.utils import timezone
+
+    successor, _ = services.key_rotate(key=old, actor=ACTOR)
+    use(successor, timezone.now() - minutes(2))
+    use(old, timezone.now() - minutes(1), ip="198.51.100.77")
+    page = admin_client.get(detail_url(old)).content.decode()
+    assert "still in use" in page
+    assert "198.51.100.77" in page
+    assert "Deactivate “deploy” now" not in page

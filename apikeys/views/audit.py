@@ -1,0 +1,108 @@
+"""The audit log page: filters, pagination, and the same filters exported as a stream."""
+
+from __future__ import annotations
+
+from django import forms
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
+
+from .. import audit_export
+from ..access import ProjectAccess, project_member_required
+from ..models import AuditEvent
+from .projects import project_context
+
+PAGE_SIZE = 50
+
+
+def describe_changes(changes: object) -> list[tuple[str, str]]:
+    """``[(field, "before → after")]`` for an update, ``[(name, value)]`` otherwise."""
+    if not isinstance(changes, dict):
+        return [("details", _text(changes))] if changes else []
+    described = []
+    for field, change in changes.items():
+        if isinstance(change, dict) and set(change) == {"before", "after"}:
+            described.append((field, f"{_text(change['before'])} → {_text(change['after'])}"))
+        else:
+            described.append((field, _text(change)))
+    return described
+
+
+def _text(value: object) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, list | tuple):
+        return ", ".join(_text(v) for v in value) or "none"
+    return str(value)
+
+
+class AuditFilterForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[("", "Any action"), *AuditEvent.Action.choices], required=False
+    )
+    actor = forms.CharField(required=False, max_length=150, label="Actor (username)")
+    key = forms.CharField(required=False, max_length=100, label="Key (id or name)")
+    since = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    until = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+
+    def clean(self):  # type: ignore[no-untyped-def]
+        data = super().clean()
+        if data.get("since") and data.get("until") and data["since"] > data["until"]:
+            raise forms.ValidationError("“From” must be on or before “To”.")
+        return data
+
+
+def _filtered(request: HttpRequest, access: ProjectAccess) -> tuple[AuditFilterForm, object]:
+    form = AuditFilterForm(request.GET)
+    filters = form.cleaned_data if form.is_valid() else {}
+    events = audit_export.audit_events(
+        access.project,
+        action=filters.get("action", ""),
+        actor=filters.get("actor", ""),
+        key=filters.get("key", ""),
+        since=filters.get("since"),
+        until=filters.get("until"),
+    )
+    return form, events
+
+
+@require_GET
+@vary_on_headers("HX-Request")
+@project_member_required
+def audit_log(request: HttpRequest, access: ProjectAccess) -> HttpResponse:
+    form, events = _filtered(request, access)
+    page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(event, describe_changes(event.changes)) for event in page.object_list]
+    query = request.GET.copy()
+    query.pop("page", None)
+    context = project_context(
+        request,
+        access,
+        nav_section="audit",
+        form=form,
+        page=page,
+        rows=rows,
+        filter_query=query.urlencode(),
+    )
+    template = "apikeys/audit_log.html"
+    if getattr(request, "htmx", False):
+        template += "#audit-results"
+    return render(request, template, context)
+
+
+@require_GET
+@project_member_required
+def audit_export_view(request: HttpRequest, access: ProjectAccess, fmt: str) -> HttpResponse:
+    _, events = _filtered(request, access)
+    stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
+    filename = f"audit-{access.project.slug}-{stamp}.{fmt}"
+    if fmt == "csv":
+        return audit_export.export_csv(events, filename=filename)  # type: ignore[arg-type]
+    return audit_export.export_json(events, filename=filename)  # type: ignore[arg-type]

@@ -1,0 +1,118 @@
+"""Rotate a key: a form with an optional grace period, then the successor shown once.
+
+The successor's secret is rendered straight from the POST that made it
+(Cache-Control: no-store, nothing stored), with the dashboard's show-once
+page. A one-time token in the form makes a double click or a resubmitted
+POST rotate once, not twice: the second post gets no key and no secret.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from django import forms
+from django.contrib import messages
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods
+
+from .. import selectors, services
+from ..access import ProjectAccess, project_admin_required
+from ..models import APIKey
+from .projects import project_context
+
+TOKEN_TTL = 60 * 60 * 24
+
+GRACE_CHOICES = [
+    ("", "None: the old key works until I deactivate it"),
+    ("1h", "1 hour"),
+    ("24h", "24 hours"),
+    ("7d", "7 days"),
+]
+
+
+class RotateForm(forms.Form):
+    grace = forms.ChoiceField(
+        choices=GRACE_CHOICES,
+        required=False,
+        widget=forms.RadioSelect,
+        label="Grace period for the old key",
+    )
+    token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+
+def _token_key(token: str) -> str:
+    return f"apikeys:rotate-token:{token}"
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+@project_admin_required
+def key_rotate(request: HttpRequest, access: ProjectAccess, key_id: str) -> HttpResponse:
+    try:
+        key = selectors.get_key(access.project, key_id)
+    except APIKey.DoesNotExist:
+        raise Http404("No such key in this project.") from None
+
+    if request.method == "GET":
+        form = RotateForm(initial={"grace": "", "token": secrets.token_urlsafe(24)})
+        return _form_page(request, access, key, form)
+
+    form = RotateForm(request.POST)
+    if not form.is_valid():
+        form = RotateForm(
+            initial={"grace": request.POST.get("grace", ""), "token": secrets.token_urlsafe(24)}
+        )
+        return _form_page(request, access, key, form, status=422)
+    if not cache.add(_token_key(form.cleaned_data["token"]), True, TOKEN_TTL):
+        messages.warning(
+            request,
+            "This rotation was already submitted; its key was shown then and cannot be "
+            "shown again. Rotate again if you did not save it.",
+        )
+        return redirect("apikeys:key-detail", slug=access.project.slug, key_id=key.key_id)
+
+    grace_code = form.cleaned_data["grace"]
+    grace = services.GRACE_PERIODS[grace_code] if grace_code else None
+    try:
+        successor, plaintext = services.key_rotate(
+            key=key, actor=services.Actor.from_request(request), grace=grace
+        )
+    except (services.PolicyError, services.KeyInputError) as error:
+        cache.delete(_token_key(form.cleaned_data["token"]))
+        form.add_error(None, str(error))
+        return _form_page(request, access, key, form, status=422)
+
+    context = project_context(
+        request,
+        access,
+        key=successor,
+        plaintext=plaintext,
+        rotated_from=key,
+        api_base=request.build_absolute_uri("/api/v1"),
+        permissions=successor.permission_objects(),
+    )
+    # never_cache adds Cache-Control: no-store; the secret lives in this body only.
+    return render(request, "apikeys/key_rotated.html", context)
+
+
+def _form_page(
+    request: HttpRequest,
+    access: ProjectAccess,
+    key: APIKey,
+    form: RotateForm,
+    *,
+    status: int = 200,
+) -> HttpResponse:
+    project = access.project
+    lifetime = services.default_lifetime(project)
+    context = project_context(
+        request,
+        access,
+        key=key,
+        form=form,
+        successor_lifetime_days=lifetime.days if lifetime else None,
+    )
+    return render(request, "apikeys/key_rotate.html", context, status=status)

@@ -1,0 +1,78 @@
+"""The security review page and its evidence exports (findings, access review).
+
+The page, these exports and ``manage.py audit_keys`` all read
+apikeys.review, so what a reviewer sees, files and fails CI on is the same.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from .. import review
+from ..access import ProjectAccess, project_member_required
+from ..audit_export import csv_lines, streamed
+from .projects import project_context
+
+REPORTS = ("findings", "access-review")
+
+
+@require_GET
+@project_member_required
+def security_review(request: HttpRequest, access: ProjectAccess) -> HttpResponse:
+    now = timezone.now()
+    found = review.findings(access.project, now=now)
+    context = project_context(
+        request,
+        access,
+        nav_section="security",
+        findings=found,
+        counts=review.counts(found),
+        access_rows=review.access_review(access.project, now=now),
+        reviewed_at=now,
+    )
+    return render(request, "apikeys/security_review.html", context)
+
+
+@require_GET
+@project_member_required
+def security_export(
+    request: HttpRequest, access: ProjectAccess, report: str, fmt: str
+) -> HttpResponse:
+    if report not in REPORTS:
+        raise Http404("No such report.")
+    project = access.project
+    now = timezone.now()
+    filename = f"{report}-{project.slug}-{now:%Y%m%dT%H%M%SZ}.{fmt}"
+    if report == "findings":
+        found = review.findings(project, now=now)
+        columns = review.FINDING_COLUMNS
+        records = [f.as_dict() for f in found]
+        flat = [review.finding_row(f) for f in found]
+        envelope = {"counts": review.counts(found), "findings": records}
+    else:
+        rows = review.access_review(project, now=now)
+        columns = review.ACCESS_COLUMNS
+        flat = [review.access_row(row) for row in rows]
+        envelope = {"keys": rows}
+    if fmt == "csv":
+        return streamed(
+            csv_lines(columns, ([row[c] for c in columns] for row in flat)),
+            content_type="text/csv; charset=utf-8",
+            filename=filename,
+        )
+    document = {
+        "project": project.slug,
+        "generated_at": now.isoformat(),
+        "generated_by": request.user.get_username(),
+        **envelope,
+    }
+    return streamed(
+        iter([json.dumps(document, indent=2) + "\n"]),
+        content_type="application/json",
+        filename=filename,
+    )
