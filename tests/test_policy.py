@@ -140,3 +140,95 @@ def test_cli_rotate_refuses_an_expiry_past_the_policy_with_exit_2(project, make_
     assert cli("apikey", "rotate", key.key_id, "--grace", "1h").startswith("nunu_")
     successor = key.successors.get()
     assert successor.expires_at is not None
+
+
+# --- The settings page ----------------------------------------------------
+
+SETTINGS = "/projects/acme/admin/settings/"
+POLICY = {"max_key_lifetime_days": "30", "expiry_required": "on", "stale_threshold_days": "20"}
+
+
+def test_admin_changes_the_policy_and_it_is_audited(client, project, admin_user):
+    client.force_login(admin_user)
+    response = client.post(SETTINGS, POLICY)
+    assert response.status_code == 302
+    project.refresh_from_db()
+    assert (project.max_key_lifetime_days, project.expiry_required) == (30, True)
+    assert project.stale_threshold_days == 20
+    event = AuditEvent.objects.get(action=AuditEvent.Action.POLICY_CHANGED)
+    assert event.actor_username == "alice"
+
+
+def test_empty_max_lifetime_means_none(client, project, admin_user):
+    project.max_key_lifetime_days = 10
+    project.save()
+    client.force_login(admin_user)
+    client.post(SETTINGS, {"max_key_lifetime_days": "", "stale_threshold_days": "45"})
+    project.refresh_from_db()
+    assert project.max_key_lifetime_days is None
+
+
+@pytest.mark.parametrize("bad", [{"stale_threshold_days": "0"}, {"max_key_lifetime_days": "-3"}])
+def test_invalid_policy_is_refused_with_422(client, project, admin_user, bad):
+    client.force_login(admin_user)
+    response = client.post(SETTINGS, {**POLICY, **bad})
+    assert response.status_code == 422
+    assert not AuditEvent.objects.exists()
+
+
+def test_auditor_reads_the_settings_but_gets_403_on_every_write(
+    client, project, auditor_user, admin_user
+):
+    client.force_login(auditor_user)
+    page = client.get(SETTINGS)
+    assert page.status_code == 200
+    assert "disabled" in page.content.decode()
+    assert "Save policy" not in page.content.decode()
+    assert client.post(SETTINGS, POLICY).status_code == 403
+    assert (
+        client.post(SETTINGS + "members/add/", {"username": "audrey", "role": "admin"}).status_code
+        == 403
+    )
+    assert (
+        client.post(SETTINGS + f"members/{auditor_user.pk}/role/", {"role": "admin"}).status_code
+        == 403
+    )
+    assert client.post(SETTINGS + f"members/{admin_user.pk}/remove/").status_code == 403
+    assert not AuditEvent.objects.exists()
+
+
+def test_outsider_gets_404_on_settings(client, project, make_user):
+    client.force_login(make_user("mallory"))
+    assert client.get(SETTINGS).status_code == 404
+    assert client.post(SETTINGS, POLICY).status_code == 404
+
+
+def test_admin_adds_changes_and_removes_a_member(client, project, admin_user, make_user):
+    bob = make_user("bob")
+    client.force_login(admin_user)
+    client.post(SETTINGS + "members/add/", {"username": "bob", "role": "auditor"})
+    assert Membership.objects.get(user=bob).role == "auditor"
+    client.post(SETTINGS + f"members/{bob.pk}/role/", {"role": "admin"})
+    assert Membership.objects.get(user=bob).role == "admin"
+    client.post(SETTINGS + f"members/{bob.pk}/remove/")
+    assert not Membership.objects.filter(user=bob).exists()
+    assert list(AuditEvent.objects.order_by("id").values_list("action", flat=True)) == [
+        "member.added",
+        "member.role_changed",
+        "member.removed",
+    ]
+
+
+def test_adding_an_unknown_user_names_them(client, project, admin_user):
+    client.force_login(admin_user)
+    response = client.post(SETTINGS + "members/add/", {"username": "ghost", "role": "admin"})
+    assert response.status_code == 422
+    assert "No user named &#x27;ghost&#x27;" in response.content.decode()
+
+
+def test_the_last_admin_cannot_be_removed_or_demoted(client, project, admin_user):
+    client.force_login(admin_user)
+    client.post(SETTINGS + f"members/{admin_user.pk}/remove/")
+    client.post(SETTINGS + f"members/{admin_user.pk}/role/", {"role": "auditor"})
+    assert Membership.objects.get(user=admin_user).role == "admin"
+    assert not AuditEvent.objects.exists()

@@ -286,3 +286,84 @@ def test_severity_parse_refuses_unknown_levels():
     assert Severity.parse("HIGH") is Severity.HIGH
     with pytest.raises(ValueError, match="'urgent'"):
         Severity.parse("urgent")
+
+
+# --- The page and its exports agree with the command ----------------------
+
+SECURITY = "/projects/acme/admin/security/"
+
+
+@pytest.fixture
+def reviewed(project, make_key):
+    """A project with findings of every severity, reviewed now (the page has no clock knob)."""
+    from django.utils import timezone
+
+    now = timezone.now()
+    stale, _ = make_key(project, [READ_RUNS], name="stale one", now=now - days(100))
+    used(stale, now - days(60), permissions=[READ_RUNS])
+    off, _ = make_key(project, [READ_RUNS], name="disabled one", now=now - days(100))
+    services.key_deactivate(key=off, actor=ACTOR, now=now - days(40))
+    APIKeyRefusal.objects.create(
+        key=off,
+        code="DISABLED_API_KEY",
+        count=9,
+        first_at=now - days(2),
+        last_at=now - days(1),
+        last_ip="198.51.100.8",
+    )
+    return project
+
+
+@pytest.mark.parametrize("role", ["admin", "auditor"])
+def test_security_page_lists_the_same_findings_as_the_selector(client, reviewed, make_user, role):
+    client.force_login(make_user("u", project=reviewed, role=role))
+    response = client.get(SECURITY)
+    assert response.status_code == 200
+    page = response.content.decode()
+    for finding in review.findings(reviewed):
+        assert f"finding-{finding.code}" in page
+        assert finding.key_id in page
+    assert "198.51.100.8" in page
+    assert "some integration was not updated" in page
+
+
+def test_security_exports_match_the_command(client, reviewed, admin_user):
+    import csv
+    import io
+    import json
+
+    from django.core.management import call_command
+
+    client.force_login(admin_user)
+    exported = json.loads(b"".join(client.get(SECURITY + "findings.json").streaming_content))
+    out = io.StringIO()
+    call_command(
+        "audit_keys", "--project", "acme", "--format", "json", stdout=out, stderr=io.StringIO()
+    )
+    assert exported["findings"] == json.loads(out.getvalue())["findings"]
+    response = client.get(SECURITY + "findings.csv")
+    assert response["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert [r["code"] for r in rows] == [f["code"] for f in exported["findings"]]
+
+
+def test_access_review_exports_every_key_as_json_and_csv(client, reviewed, auditor_user):
+    import csv
+    import io
+    import json
+
+    client.force_login(auditor_user)
+    data = json.loads(b"".join(client.get(SECURITY + "access-review.json").streaming_content))
+    assert {k["name"] for k in data["keys"]} == {"stale one", "disabled one"}
+    assert data["generated_by"] == "audrey"
+    response = client.get(SECURITY + "access-review.csv")
+    assert 'attachment; filename="access-review-acme-' in response["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert set(rows[0]) == set(review.ACCESS_COLUMNS)
+    assert {r["permissions"] for r in rows} == {READ_RUNS}
+
+
+def test_security_page_and_exports_are_404_to_outsiders(client, reviewed, make_user):
+    client.force_login(make_user("mallory"))
+    for path in ("", "findings.json", "access-review.csv"):
+        assert client.get(SECURITY + path).status_code == 404
