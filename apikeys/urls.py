@@ -36,3 +36,38 @@ urlpatterns = [
     path(f"{KEYS}<keyid:key_id>/reactivate/", views.key_reactivate, name="key-reactivate"),
     path(f"{KEYS}<keyid:key_id>/delete/", views.key_delete, name="key-delete"),
 ]
+
+# Issue 5: rotation, audit log, security review, settings (policy and members).
+from .views import audit, policy, rotation, security  # noqa: E402
+
+
+class ExportFormatConverter(KeyIdConverter):
+    regex = "csv|json"
+
+
+class ReportConverter(KeyIdConverter):
+    regex = "findings|access-review"
+
+
+register_converter(ExportFormatConverter, "exportfmt")
+register_converter(ReportConverter, "report")
+
+ADMIN = "projects/<slug:slug>/admin/"
+
+urlpatterns += [
+    path(f"{KEYS}<keyid:key_id>/rotate/", rotation.key_rotate, name="key-rotate"),
+    path(f"{ADMIN}audit/", audit.audit_log, name="audit-log"),
+    path(f"{ADMIN}audit/export.<exportfmt:fmt>", audit.audit_export_view, name="audit-export"),
+    path(f"{ADMIN}security/", security.security_review, name="security"),
+    path(
+        f"{ADMIN}security/<report:report>.<exportfmt:fmt>",
+        security.security_export,
+        name="security-export",
+    ),
+    path(f"{ADMIN}settings/", policy.project_settings, name="settings"),
+    path(f"{ADMIN}settings/members/add/", policy.member_add, name="member-add"),
+    path(f"{ADMIN}settings/members/<int:user_id>/role/", policy.member_role, name="member-role"),
+    path(
+        f"{ADMIN}settings/members/<int:user_id>/remove/", policy.member_remove, name="member-remove"
+    ),
+]
