@@ -44,6 +44,7 @@ from .views.base import (
     ok,
     parse_id,
     project_id_of,
+    text_problem,
     validation_error,
 )
 
@@ -119,6 +120,10 @@ def _text(body: dict[str, Any], name: str, max_length: int, errors: dict, *, req
     if not isinstance(value, str) or (required and not value.strip()):
         errors[name] = "Send a non-empty string."
         return ""
+    problem = text_problem(value)
+    if problem:
+        errors[name] = problem
+        return ""
     if len(value) > max_length:
         errors[name] = f"At most {max_length} characters, not {len(value)}."
         return ""
@@ -164,7 +169,10 @@ def initiate(request: HttpRequest) -> HttpResponse:
     if (
         not isinstance(tags, list)
         or len(tags) > MAX_TAGS
-        or not all(isinstance(t, str) and 0 < len(t.strip()) <= MAX_TAG_LENGTH for t in tags)
+        or not all(
+            isinstance(t, str) and 0 < len(t.strip()) <= MAX_TAG_LENGTH and not text_problem(t)
+            for t in tags
+        )
     ):
         errors["tags"] = (
             f"Send at most {MAX_TAGS} tags, each a string of 1 to {MAX_TAG_LENGTH} characters."
@@ -281,6 +289,9 @@ def upload_parts(request: HttpRequest) -> HttpResponse:
         errors["object_key"] = "Send the object_key that POST /api/v1/builds/upload answered."
     if errors:
         return validation_error(request, errors)
+    # A NUL would make PostgreSQL refuse the query: such an id matches nothing anyway.
+    if "\x00" in upload_id:
+        return not_found(request, "upload")
     build = Build.objects.filter(upload_id=upload_id, multipart=True).first()
     if build is None or not hmac.compare_digest(build.object_key, object_key):
         return not_found(request, "upload")

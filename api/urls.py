@@ -8,12 +8,14 @@ Fixed paths (``runs/stop``, ``builds/upload…``) come before the id routes.
 
 from django.urls import path
 
-from . import uploads
+from . import openapi, uploads
 from .views import builds, runs
 
 app_name = "api"
 
 urlpatterns = [
+    # The OpenAPI document of everything below (public).
+    path("openapi.json", openapi.openapi_json, name="openapi"),
     # Runs
     path("v1/runs", runs.runs, name="runs"),
     path("v1/runs/stop", runs.runs_stop, name="runs-stop"),
