@@ -305,7 +305,7 @@ def _bench_key() -> APIKey:
     run exactly as guarded but nothing is read or verified. Its project is
     ``APIKEYS_BENCH_PROJECT_ID``."""
     return APIKey(
-        project_id=getattr(settings, "APIKEYS_BENCH_PROJECT_ID", None),
+        project_id=int(getattr(settings, "APIKEYS_BENCH_PROJECT_ID", 0) or 0),
         key_id="bench0000000",
         permissions=list(PERMISSION_CODES),
     )
