@@ -20,6 +20,7 @@ successor (a chain A → B → C) still confirms A's transition.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -95,7 +96,7 @@ def lineage(key: APIKey) -> list[APIKey]:
     )
 
 
-def _descendant_ids(pk: int, links: dict[int, int | None]) -> set[int]:
+def _descendant_ids(pk: int, links: Mapping[int, int | None]) -> set[int]:
     children: dict[int, list[int]] = defaultdict(list)
     for child, parent in links.items():
         if parent is not None:

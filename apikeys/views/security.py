@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -39,15 +39,16 @@ def security_review(request: HttpRequest, access: ProjectAccess) -> HttpResponse
 
 
 @require_GET
-@project_member_required
+@project_member_required  # type: ignore[arg-type]  # a streamed answer, not HttpResponse
 def security_export(
     request: HttpRequest, access: ProjectAccess, report: str, fmt: str
-) -> HttpResponse:
+) -> StreamingHttpResponse:
     if report not in REPORTS:
         raise Http404("No such report.")
     project = access.project
     now = timezone.now()
     filename = f"{report}-{project.slug}-{now:%Y%m%dT%H%M%SZ}.{fmt}"
+    columns: tuple[str, ...]
     if report == "findings":
         found = review.findings(project, now=now)
         columns = review.FINDING_COLUMNS

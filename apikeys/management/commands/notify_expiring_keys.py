@@ -93,7 +93,7 @@ def notify_expiring(*, projects: QuerySet[Project], days: int, now: datetime) ->
         if creator is not None and creator.is_active and creator.email:
             recipients.insert(0, creator.email)
         recipients = list(dict.fromkeys(recipients))
-        if not recipients:
+        if not recipients or key.expires_at is None:
             continue  # announced when someone with an address joins
         with transaction.atomic():
             _, created = ExpiryNotice.objects.get_or_create(
