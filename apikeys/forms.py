@@ -113,17 +113,24 @@ class ExpirationForm(forms.Form):
         choices.append((EXPIRY_DATE, "On a date"))
         if expiry_allows_none(project):
             choices.append((EXPIRY_NONE, "No expiry"))
-        self.fields["expiry"].choices = choices
+        self.expiry_values = [value for value, _ in choices]
+        self.expiry_field.choices = choices
         self.fields["expiry_date"].widget.attrs["min"] = (now + timedelta(days=1)).date()
         if limit:
             self.fields["expiry_date"].widget.attrs["max"] = (now + timedelta(days=limit)).date()
+
+    @property
+    def expiry_field(self) -> forms.ChoiceField:
+        field = self.fields["expiry"]
+        assert isinstance(field, forms.ChoiceField)
+        return field
 
     def choice_dates(self) -> dict[str, datetime | None]:
         """The date each fixed choice would give, shown beside it."""
         return {
             value: expiry_from_choice(value, None, now=self.now)
-            for value, _ in self.fields["expiry"].choices
-            if value not in (EXPIRY_DATE,)
+            for value in self.expiry_values
+            if value != EXPIRY_DATE
         }
 
     def clean(self) -> dict[str, Any]:

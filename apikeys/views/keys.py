@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
-from django_htmx.http import HttpResponseClientRedirect
+from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from .. import selectors, services
 from ..access import ProjectAccess, project_admin_required, project_member_required
@@ -27,7 +27,9 @@ from .projects import project_context
 def _partial_wanted(request: HttpRequest) -> bool:
     # A history restore asks for the whole page: htmx found no snapshot to show.
     htmx = getattr(request, "htmx", None)
-    return bool(htmx) and not htmx.history_restore_request and not htmx.boosted
+    if not htmx:
+        return False
+    return not htmx.history_restore_request and not htmx.boosted
 
 
 def _key_or_404(access: ProjectAccess, key_id: str) -> APIKey:
@@ -130,13 +132,12 @@ def _confirm(
     *,
     action: str,
     form: DeleteKeyForm | None = None,
-    status: int = 200,
 ) -> HttpResponse:
     template = "apikeys/key_confirm.html"
     if _partial_wanted(request):
         template += "#confirm-panel"
     context = project_context(request, access, key=key, action=action, form=form)
-    return render(request, template, context, status=status)
+    return render(request, template, context)
 
 
 @require_http_methods(["GET", "POST"])
@@ -177,9 +178,7 @@ def key_delete(request: HttpRequest, access: ProjectAccess, key_id: str) -> Http
         return _confirm(request, access, key, action="delete", form=form)
     form = DeleteKeyForm(request.POST, key=key, require_name=require_name)
     if not form.is_valid():
-        # htmx swaps only 2xx answers; a plain form post gets the honest 422.
-        status = 200 if _partial_wanted(request) else 422
-        return _confirm(request, access, key, action="delete", form=form, status=status)
+        return _form_errors(_confirm(request, access, key, action="delete", form=form), request)
     name = key.name
     services.key_delete(key=key, actor=services.Actor.from_request(request))
     messages.success(request, f"Key “{name}” is deleted; the API refuses it from now on.")
@@ -212,5 +211,14 @@ def key_edit(request: HttpRequest, access: ProjectAccess, key_id: str) -> HttpRe
     if _partial_wanted(request):
         template += "#edit-panel"
     context = project_context(request, access, key=key, form=form, permissions=PERMISSIONS)
-    status = 422 if form.errors and not _partial_wanted(request) else 200
-    return render(request, template, context, status=status)
+    response = render(request, template, context)
+    return _form_errors(response, request) if form.errors else response
+
+
+def _form_errors(response: HttpResponse, request: HttpRequest) -> HttpResponse:
+    """A form with errors: 422 for a plain post; for htmx (which swaps only 2xx) a 200
+    that goes back into the action panel instead of replacing the key section."""
+    if _partial_wanted(request):
+        return reswap(retarget(response, "#action-panel"), "innerHTML")
+    response.status_code = 422
+    return response

@@ -1,0 +1,204 @@
+"""The dashboard's reads: SQL filters agree with the model's rules; fixed query counts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from apikeys import selectors
+from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyPermissionUsage, APIKeyRefusal
+from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
+from apikeys.selectors import KeyListParams
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def now():
+    return timezone.now()
+
+
+@pytest.fixture
+def zoo(project, make_key, now):
+    """One key in each state the list distinguishes."""
+    made = {}
+
+    def add(name, perms=(READ_RUNS,), **fields):
+        key = make_key(project, perms, name=name)[0]
+        APIKey.objects.filter(pk=key.pk).update(**fields)
+        key.refresh_from_db()
+        made[name] = key
+
+    add(
+        "fresh",
+        created_at=now - timedelta(days=1),
+        expires_at=now + timedelta(days=60),
+        last_used_at=now - timedelta(hours=1),
+    )
+    add(
+        "stale",
+        (OPERATE_RUNS,),
+        created_at=now - timedelta(days=100),
+        last_used_at=now - timedelta(days=50),
+    )
+    add("stale-never-used", created_at=now - timedelta(days=46))
+    add("young-never-used", (MANAGE_BUILD_STORAGE,), created_at=now - timedelta(days=3))
+    add(
+        "soon",
+        created_at=now - timedelta(days=20),
+        expires_at=now + timedelta(days=3),
+        last_used_at=now - timedelta(days=1),
+    )
+    add("expired", created_at=now - timedelta(days=90), expires_at=now - timedelta(days=1))
+    add(
+        "disabled",
+        (READ_RUNS, OPERATE_RUNS),
+        created_at=now - timedelta(days=90),
+        is_active=False,
+        last_used_at=now - timedelta(days=80),
+    )
+    return made
+
+
+def names(params: KeyListParams, project, now) -> set[str]:
+    return {k.name for k in selectors.filtered_keys(project, params, now=now)}
+
+
+def test_status_filters_match_the_model(zoo, project, now):
+    for status in ("active", "disabled", "expired"):
+        expected = {n for n, k in zoo.items() if k.status(now) == status}
+        assert names(KeyListParams(status=status), project, now) == expected, status
+
+
+def test_flag_filters_match_the_model(zoo, project, now):
+    rules = {
+        "stale": lambda k: k.is_stale(now, threshold_days=project.stale_threshold_days),
+        "expires_soon": lambda k: k.expires_soon(now),
+        "expired": lambda k: k.status(now) == "expired",
+        "disabled": lambda k: k.status(now) == "disabled",
+        "no_expiry": lambda k: k.expires_at is None,
+        "never_used": lambda k: k.last_used_at is None,
+    }
+    assert {code for code, _ in selectors.FLAG_CHOICES} == set(rules)
+    for flag, rule in rules.items():
+        expected = {n for n, k in zoo.items() if rule(k)}
+        assert names(KeyListParams(flag=flag), project, now) == expected, flag
+    assert names(KeyListParams(flag="stale"), project, now) == {"stale", "stale-never-used"}
+
+
+def test_stale_follows_the_projects_threshold(zoo, project, now):
+    project.stale_threshold_days = 10
+    project.save()
+    assert "soon" not in names(KeyListParams(flag="stale"), project, now)
+    assert "young-never-used" not in names(KeyListParams(flag="stale"), project, now)
+    project.stale_threshold_days = 2
+    assert "young-never-used" in names(KeyListParams(flag="stale"), project, now)
+
+
+def test_permission_filter(zoo, project, now):
+    assert names(KeyListParams(permission=OPERATE_RUNS), project, now) == {"stale", "disabled"}
+    assert names(KeyListParams(permission=MANAGE_BUILD_STORAGE), project, now) == {
+        "young-never-used"
+    }
+
+
+def test_search_by_name_id_masked_or_pasted_key(zoo, project, now):
+    key = zoo["soon"]
+    assert names(KeyListParams(q="SOO"), project, now) == {"soon"}
+    assert names(KeyListParams(q=key.key_id), project, now) == {"soon"}
+    assert names(KeyListParams(q=key.masked), project, now) == {"soon"}
+    assert names(KeyListParams(q=key.key_id[:6]), project, now) >= {"soon"}
+
+
+def test_sort_puts_never_used_last_both_ways(zoo, project, now):
+    for sort in ("last_used", "-last_used"):
+        ordered = list(selectors.filtered_keys(project, KeyListParams(sort=sort), now=now))
+        used = [k for k in ordered if k.last_used_at]
+        assert ordered[: len(used)] == used, sort
+    by_name = [
+        k.name for k in selectors.filtered_keys(project, KeyListParams(sort="name"), now=now)
+    ]
+    assert by_name == sorted(by_name)
+
+
+def test_params_ignore_unknown_values():
+    params = KeyListParams.from_query({"status": "bogus", "sort": "hashed_secret", "flag": "x"})
+    assert params == KeyListParams()
+
+
+def test_summary_counts(zoo, project, now):
+    summary = selectors.key_summary(project, now=now)
+    assert summary.total == 7
+    assert summary.active == 5  # fresh, stale, stale-never-used, young-never-used, soon
+    assert summary.stale == 2
+    assert summary.expiring_soon == 1
+
+
+def test_key_list_runs_the_same_queries_for_3_or_80_keys(project, make_key):
+    def count_queries():
+        with CaptureQueriesContext(connection) as ctx:
+            listing = selectors.key_list(project, KeyListParams())
+            for row in listing.rows:  # what the template reads
+                _ = (row.key.created_by, row.flags, row.key.permission_objects())
+        return len(ctx.captured_queries)
+
+    for _ in range(3):
+        make_key(project)
+    small = count_queries()
+    APIKey.objects.bulk_create(
+        [
+            APIKey(
+                project=project,
+                key_id=f"bulk{n:08d}",
+                hashed_secret="x",
+                name=f"bulk {n}",
+                permissions=[READ_RUNS],
+            )
+            for n in range(77)
+        ]
+    )
+    assert count_queries() == small <= 3
+
+
+def test_key_detail(project, make_key, now):
+    key = make_key(project, (READ_RUNS, OPERATE_RUNS), name="detail")[0]
+    APIKey.objects.filter(pk=key.pk).update(created_at=now - timedelta(days=200))
+    APIKeyPermissionUsage.objects.create(key=key, permission=READ_RUNS, last_used_at=now)
+    APIKeyDailyUsage.objects.create(key=key, date=now.date(), request_count=40, refused_count=10)
+    APIKeyDailyUsage.objects.create(
+        key=key, date=now.date() - timedelta(days=40), request_count=999
+    )
+    APIKeyRefusal.objects.create(
+        key=key, code="MISSING_PERMISSION", count=3, first_at=now, last_at=now
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        detail = selectors.key_detail(project, key.key_id, now=now)
+    assert len(ctx.captured_queries) <= 7
+    uses = {u.permission.code: u for u in detail.permissions}
+    assert not uses[READ_RUNS].candidate_for_removal
+    assert uses[OPERATE_RUNS].candidate_for_removal
+    assert len(detail.chart.bars) == 30
+    assert detail.chart.total_requests == 40 and detail.chart.total_refused == 10
+    assert detail.chart.bars[-1].day == now.date()
+    assert (
+        detail.chart.bars[-1].height + detail.chart.bars[-1].refused_height <= detail.chart.height
+    )
+    assert [r.code for r in detail.refusals] == ["MISSING_PERMISSION"]
+
+
+def test_young_keys_permissions_are_not_removal_candidates(project, make_key, now):
+    key = make_key(project, (READ_RUNS,))[0]
+    detail = selectors.key_detail(project, key.key_id, now=now)
+    assert not detail.permissions[0].candidate_for_removal
+
+
+def test_user_projects_lists_roles(project, other_project, admin_user):
+    from apikeys.models import Membership
+
+    Membership.objects.create(project=other_project, user=admin_user, role="auditor")
+    roles = {a.project.slug: a.role for a in selectors.user_projects(admin_user)}
+    assert roles == {"acme": "admin", "other": "auditor"}

@@ -1,0 +1,288 @@
+"""Key list, detail and actions through the test client (plain forms and htmx)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from apikeys.models import APIKey, AuditEvent
+from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
+
+pytestmark = pytest.mark.django_db
+
+LIST = "/projects/acme/admin/api-keys/"
+HTMX = {"HX-Request": "true"}
+
+
+@pytest.fixture
+def admin_client(client, admin_user):
+    client.force_login(admin_user)
+    return client
+
+
+def detail_url(key, action=""):
+    return f"{LIST}{key.key_id}/{action + '/' if action else ''}"
+
+
+def test_list_shows_columns_flags_and_summary(admin_client, project, make_key):
+    now = timezone.now()
+    stale = make_key(project, (READ_RUNS,), name="old one")[0]
+    APIKey.objects.filter(pk=stale.pk).update(created_at=now - timedelta(days=90))
+    make_key(project, (OPERATE_RUNS,), name="soon", expires_at=now + timedelta(days=2))
+    page = admin_client.get(LIST).content.decode()
+    assert "Project Admin</a> &rsaquo; API Keys" in page
+    assert f"nunu_{stale.key_id}_…" in page
+    for text in (
+        "Read runs",
+        "Operate runs",
+        "Stale",
+        "Expires soon",
+        "No expiry",
+        "Never used",
+        "Active",
+        "by CLI",
+    ):
+        assert text in page, text
+    assert 'title="' in page and "<time datetime=" in page
+    assert '2</span> <span class="summary-label">active keys' in page
+    assert "expiring within 7 days" in page
+
+
+def test_list_partial_for_htmx_and_vary_header(admin_client, project, make_key):
+    make_key(project, name="alpha")
+    make_key(project, name="beta")
+    full = admin_client.get(LIST)
+    partial = admin_client.get(f"{LIST}?q=alp", headers=HTMX)
+    assert "HX-Request" in full["Vary"] and "HX-Request" in partial["Vary"]
+    body = partial.content.decode()
+    assert "<html" not in body and 'id="key-table"' in body
+    assert "alpha" in body and "beta" not in body
+    assert 'hx-swap-oob="true"' in body  # the filter form's sort field stays in step
+    restore = admin_client.get(LIST, headers={**HTMX, "HX-History-Restore-Request": "true"})
+    assert "<html" in restore.content.decode()
+
+
+def test_filters_work_as_a_plain_get_form(admin_client, project, make_key):
+    make_key(project, (READ_RUNS,), name="reader")
+    writer = make_key(project, (OPERATE_RUNS,), name="writer")[0]
+    APIKey.objects.filter(pk=writer.pk).update(is_active=False)
+    page = admin_client.get(LIST, {"status": "disabled"}).content.decode()
+    assert "writer" in page and ">reader<" not in page
+    page = admin_client.get(LIST, {"permission": READ_RUNS}).content.decode()
+    assert ">reader<" in page and ">writer<" not in page
+    page = admin_client.get(LIST, {"flag": "expired"}).content.decode()
+    assert "No key matches these filters." in page
+
+
+def test_list_paginates_50_and_sorts(admin_client, project):
+    APIKey.objects.bulk_create(
+        [
+            APIKey(
+                project=project,
+                key_id=f"page{n:08d}",
+                hashed_secret="x",
+                name=f"k{n:03d}",
+                permissions=[READ_RUNS],
+            )
+            for n in range(60)
+        ]
+    )
+    first = admin_client.get(LIST, {"sort": "name"}).content.decode()
+    assert "Page 1 of 2" in first and ">k000<" in first and ">k050<" not in first
+    second = admin_client.get(LIST, {"sort": "name", "page": "2"}).content.decode()
+    assert ">k050<" in second and ">k000<" not in second
+    assert 'aria-sort="ascending"' in first
+
+
+def test_list_query_count_is_fixed(admin_client, project, make_key, django_assert_max_num_queries):
+    for _ in range(3):
+        make_key(project)
+    # session, user, membership+project, switcher, count, page, summary
+    with django_assert_max_num_queries(8):
+        admin_client.get(LIST)
+    APIKey.objects.bulk_create(
+        [
+            APIKey(
+                project=project,
+                key_id=f"many{n:08d}",
+                hashed_secret="x",
+                name=f"m{n}",
+                permissions=[READ_RUNS, OPERATE_RUNS],
+            )
+            for n in range(120)
+        ]
+    )
+    with django_assert_max_num_queries(8):
+        admin_client.get(LIST, {"flag": "never_used", "permission": READ_RUNS, "q": "m"})
+
+
+def test_highlight_marks_the_new_row(admin_client, project, make_key):
+    key = make_key(project, name="fresh")[0]
+    page = admin_client.get(LIST, {"highlight": key.key_id}).content.decode()
+    assert f'id="key-{key.key_id}" class="highlight' in page
+
+
+def test_detail_shows_everything(admin_client, project, make_key):
+    old = make_key(
+        project, (READ_RUNS, MANAGE_BUILD_STORAGE), name="main", description="used by CI"
+    )[0]
+    from apikeys import services
+
+    new, _ = services.key_rotate(key=old, actor=services.Actor.cli())
+    page = admin_client.get(detail_url(old)).content.decode()
+    for text in (
+        "main",
+        "used by CI",
+        old.masked,
+        "GET /api/v1/runs/{runId}/bugs",
+        "DELETE /api/v1/builds/{buildId}",
+        "<svg",
+        "Requests per day",
+        "No request with this key has been refused.",
+        "This key has not started any run.",
+        new.name,
+    ):
+        assert text in page, text
+    page = admin_client.get(detail_url(new)).content.decode()
+    assert "Rotated from" in page
+
+
+def test_detail_lists_runs_the_key_started(admin_client, project, make_key):
+    from api.models import Run
+
+    key = make_key(project, name="runner")[0]
+    Run.objects.create(project=project, name="nightly smoke", initiator_key_id=key.key_id)
+    assert "nightly smoke" in admin_client.get(detail_url(key)).content.decode()
+
+
+def test_detail_query_count_is_fixed(
+    admin_client, project, make_key, django_assert_max_num_queries
+):
+    key = make_key(project)[0]
+    with django_assert_max_num_queries(16):
+        admin_client.get(detail_url(key))
+
+
+def test_deactivate_and_reactivate_with_plain_forms(admin_client, project, make_key):
+    key = make_key(project, name="toggle")[0]
+    confirm = admin_client.get(detail_url(key, "deactivate"))
+    assert "Deactivate “toggle”?" in confirm.content.decode()
+    response = admin_client.post(detail_url(key, "deactivate"))
+    assert response.status_code == 302 and response["Location"] == detail_url(key)
+    key.refresh_from_db()
+    assert not key.is_active
+    page = admin_client.get(detail_url(key)).content.decode()
+    assert "is deactivated" in page and ">Reactivate<" in page
+    admin_client.post(detail_url(key, "reactivate"))
+    key.refresh_from_db()
+    assert key.is_active
+    assert AuditEvent.objects.filter(key_id=key.key_id, action="key.reactivated").exists()
+
+
+def test_deactivate_with_htmx_answers_the_key_section(admin_client, project, make_key):
+    key = make_key(project, name="hx")[0]
+    panel = admin_client.get(detail_url(key, "deactivate"), headers=HTMX).content.decode()
+    assert "<html" not in panel and f'hx-post="{detail_url(key, "deactivate")}"' in panel
+    response = admin_client.post(detail_url(key, "deactivate"), headers=HTMX)
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body
+    assert 'id="key-section"' in body and "is deactivated" in body
+    assert "status-disabled" in body
+
+
+def test_expired_key_cannot_be_reactivated(admin_client, project, make_key):
+    key = make_key(project, name="gone")[0]
+    APIKey.objects.filter(pk=key.pk).update(
+        is_active=False, expires_at=timezone.now() - timedelta(days=1)
+    )
+    page = admin_client.get(detail_url(key)).content.decode()
+    assert ">Reactivate<" not in page and "rotate it instead" in page
+    response = admin_client.post(detail_url(key, "reactivate"), follow=True)
+    assert "rotate it instead" in response.content.decode()
+    key.refresh_from_db()
+    assert not key.is_active
+
+
+def test_delete_needs_the_name_when_used_in_the_last_7_days(admin_client, project, make_key):
+    key = make_key(project, name="busy")[0]
+    APIKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now() - timedelta(days=1))
+    assert (
+        "Type <strong>busy</strong>" in admin_client.get(detail_url(key, "delete")).content.decode()
+    )
+    response = admin_client.post(detail_url(key, "delete"), {"confirm_name": "wrong"})
+    assert response.status_code == 422
+    assert "type &#x27;busy&#x27; to delete it" in response.content.decode()
+    assert APIKey.objects.filter(pk=key.pk).exists()
+    response = admin_client.post(detail_url(key, "delete"), {"confirm_name": "busy"})
+    assert response.status_code == 302 and response["Location"] == LIST
+    assert not APIKey.objects.filter(pk=key.pk).exists()
+
+
+def test_delete_of_an_idle_key_needs_only_the_confirmation(admin_client, project, make_key):
+    key = make_key(project, name="idle")[0]
+    assert "confirm_name" not in admin_client.get(detail_url(key, "delete")).content.decode()
+    response = admin_client.post(detail_url(key, "delete"), headers=HTMX)
+    assert response["HX-Redirect"] == LIST
+    assert not APIKey.objects.filter(pk=key.pk).exists()
+
+
+def test_edit_validates_and_saves(admin_client, project, make_key):
+    make_key(project, name="other")
+    key = make_key(project, (READ_RUNS,), name="editable")[0]
+    response = admin_client.post(
+        detail_url(key, "edit"), {"name": "other", "permissions": [READ_RUNS]}
+    )
+    assert response.status_code == 422 and "already exists" in response.content.decode()
+    response = admin_client.post(detail_url(key, "edit"), {"name": "editable", "permissions": []})
+    assert response.status_code == 422 and "at least one permission" in response.content.decode()
+    response = admin_client.post(
+        detail_url(key, "edit"),
+        {"name": "renamed", "description": "new words", "permissions": [READ_RUNS, OPERATE_RUNS]},
+    )
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert (key.name, key.description, key.permissions) == (
+        "renamed",
+        "new words",
+        [READ_RUNS, OPERATE_RUNS],
+    )
+
+
+def test_edit_with_htmx_keeps_errors_in_the_panel(admin_client, project, make_key):
+    key = make_key(project, name="panel")[0]
+    response = admin_client.post(
+        detail_url(key, "edit"), {"name": "", "permissions": [READ_RUNS]}, headers=HTMX
+    )
+    assert response.status_code == 200
+    assert response["HX-Retarget"] == "#action-panel"
+    assert "This field is required." in response.content.decode()
+
+
+def test_every_form_needs_the_csrf_token(admin_user, project, make_key):
+    key = make_key(project, name="csrf")[0]
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(admin_user)
+    for action in ("deactivate", "delete", "edit"):
+        assert client.post(detail_url(key, action)).status_code == 403
+    assert client.post(f"{LIST}new/x/details/", {"name": "n"}).status_code == 403
+    page = client.get(LIST).content.decode()
+    assert 'hx-headers=\'{"X-CSRFToken": "' in page
+
+
+def test_django_admin_shows_no_secret_and_a_read_only_audit_log(
+    client, django_user_model, project, make_key
+):
+    root = django_user_model.objects.create_superuser("root", password="pw-root-123456")
+    client.force_login(root)
+    key = make_key(project, name="admin view")[0]
+    page = client.get(f"/admin/apikeys/apikey/{key.pk}/change/").content.decode()
+    assert key.key_id in page
+    assert key.hashed_secret not in page and 'name="hashed_secret"' not in page
+    assert 'name="key_id"' not in page
+    event = AuditEvent.objects.first()
+    assert client.get("/admin/apikeys/auditevent/add/").status_code == 403
+    assert client.post(f"/admin/apikeys/auditevent/{event.pk}/delete/").status_code == 403
+    assert client.get(f"/admin/apikeys/auditevent/{event.pk}/change/").status_code == 200
