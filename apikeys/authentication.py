@@ -16,6 +16,7 @@ import hmac
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 
 from django.conf import settings
 
@@ -66,8 +67,12 @@ def _hasher() -> keys.KeyHasher:
     )
 
 
-def authenticate(raw: str) -> APIKey | None:
+def authenticate(raw: str, *, may_verify: Callable[[], bool] = lambda: True) -> APIKey | None:
     """The key ``raw`` names if its secret is right; None for anything else.
+
+    ``may_verify`` is asked before argon2 runs: the rate limit answers False for
+    a client over its limit, so only secrets this process verified recently
+    still pass from there, and a flood of guesses never reaches argon2.
 
     Malformed input and bad checksums are refused without touching the
     database; an unknown or deleted id costs one indexed query. (Key ids are
@@ -87,6 +92,8 @@ def authenticate(raw: str) -> APIKey | None:
         # secret, refused without spending argon2 on it.
         return key if hmac.compare_digest(remembered, digest) else None
 
+    if not may_verify():
+        return None
     hasher = _hasher()
     if not hasher.verify(key.hashed_secret, parsed.secret):
         return None

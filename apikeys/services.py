@@ -18,6 +18,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from . import keys
+from .clientip import client_ip
 from .models import APIKey, AuditEvent, Membership, Project
 from .permissions import normalize
 
@@ -47,7 +48,7 @@ class Actor:
         user = request.user if request.user.is_authenticated else None
         return cls(
             user=user,
-            ip=request.META.get("REMOTE_ADDR") or None,
+            ip=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:500],
         )
 

@@ -251,6 +251,8 @@ APIKEYS_VERIFIED_CACHE_SIZE = env_int("APIKEYS_VERIFIED_CACHE_SIZE", 10000)
 APIKEYS_RATE_LIMIT_ENABLED = env_bool("APIKEYS_RATE_LIMIT_ENABLED", True)
 APIKEYS_RATE_LIMIT_FAILURES = env_int("APIKEYS_RATE_LIMIT_FAILURES", 30)
 APIKEYS_RATE_LIMIT_WINDOW = env_int("APIKEYS_RATE_LIMIT_WINDOW", 300)
+# Behind N reverse proxies, the client is the N-th X-Forwarded-For entry from the right.
+APIKEYS_TRUSTED_PROXY_COUNT = env_int("APIKEYS_TRUSTED_PROXY_COUNT", 0)
 # Production answers plain HTTP on /api/ with 403 HTTPS_REQUIRED; DEBUG allows it.
 APIKEYS_REQUIRE_HTTPS = env_bool("APIKEYS_REQUIRE_HTTPS", not DEBUG)
 # Benchmark only: serve /api/ without the guard, to measure what the guard costs.

@@ -136,3 +136,27 @@ def test_no_request_passes_after_a_deactivation_commits(project, make_key):
 
     after = [status for started, status in list(results) if started > committed]
     assert after and set(after) == {403}
+
+
+def test_a_blocked_ip_gets_no_argon2_but_a_recently_verified_key_still_passes(
+    settings, argon2_calls, project, make_key
+):
+    settings.APIKEYS_RATE_LIMIT_FAILURES = 3
+    known, known_plaintext = make_key(project, [READ_RUNS])
+    _, fresh_plaintext = make_key(project, [READ_RUNS])
+    shared_nat = Client(REMOTE_ADDR="203.0.113.20")
+    assert shared_nat.get("/api/v1/read", headers={"X-Api-Key": known_plaintext}).status_code == 200
+    wrong = keys.generate(key_id=known.key_id).plaintext
+    for _ in range(3):
+        shared_nat.get("/api/v1/read", headers={"X-Api-Key": wrong})
+    calls_before = argon2_calls["verify"]
+
+    # The integration whose key this process verified keeps working from that address...
+    assert shared_nat.get("/api/v1/read", headers={"X-Api-Key": known_plaintext}).status_code == 200
+    # ...while guesses, and any key not verified recently, are answered 429 without argon2.
+    for raw in (wrong, fresh_plaintext, keys.generate().plaintext, "nunu_garbage"):
+        response = shared_nat.get("/api/v1/read", headers={"X-Api-Key": raw})
+        assert response.status_code == 429
+        assert response.json()["code"] == "RATE_LIMITED"
+    assert shared_nat.get("/api/v1/read").status_code == 429
+    assert argon2_calls["verify"] == calls_before

@@ -330,3 +330,35 @@ def test_with_the_guard_switched_off_for_the_benchmark_views_see_a_stand_in_key(
     response = api().get("/api/v1/read")
     assert response.status_code == 200
     assert response.json()["data"]["project_id"] == project.pk
+
+
+# --- Client address -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("proxies", "forwarded", "remote", "expected"),
+    [
+        (0, "198.51.100.1", "10.0.0.5", "10.0.0.5"),  # no proxy trusted: the header is ignored
+        (1, "203.0.113.7, 198.51.100.1", "10.0.0.5", "198.51.100.1"),  # the proxy's own entry
+        (2, "203.0.113.7, 198.51.100.1", "10.0.0.5", "203.0.113.7"),
+        (2, "198.51.100.1", "10.0.0.5", "10.0.0.5"),  # fewer hops than proxies: REMOTE_ADDR
+        (1, "not-an-ip", "10.0.0.5", "10.0.0.5"),
+        (0, "", "", None),
+    ],
+)
+def test_the_client_ip_trusts_only_the_configured_proxies(
+    settings, rf, proxies, forwarded, remote, expected
+):
+    from apikeys.clientip import client_ip
+
+    settings.APIKEYS_TRUSTED_PROXY_COUNT = proxies
+    request = rf.get("/api/v1/read", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR=remote)
+    assert client_ip(request) == expected
+
+
+def test_usage_records_no_address_when_the_client_has_none(project, make_key, api):
+    key, plaintext = make_key(project, [READ_RUNS])
+    assert api(plaintext).get("/api/v1/read", REMOTE_ADDR="").status_code == 200
+    key.refresh_from_db()
+    assert key.last_used_at is not None
+    assert key.last_used_ip is None
