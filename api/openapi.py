@@ -395,8 +395,10 @@ def _build_paths() -> dict[str, Any]:
                     "required": ["name"],
                     "properties": {
                         "name": {"type": "string", "minLength": 1, "maxLength": 200},
-                        "build_id": UUID,
-                        "tags": {"type": "array", "items": {"type": "string"}, "maxItems": 50},
+                        "build_id": _nullable(UUID),
+                        "tags": _nullable(
+                            {"type": "array", "items": {"type": "string"}, "maxItems": 50}
+                        ),
                     },
                 },
                 responses={
@@ -506,19 +508,21 @@ def _build_paths() -> dict[str, Any]:
                         "file_name": {"type": "string", "minLength": 1, "maxLength": 255},
                         "file_size": {"type": "integer", "minimum": 1},
                         "platform": {"type": "string", "minLength": 1, "maxLength": 50},
-                        "description": {"type": "string", "maxLength": 5000},
-                        "tags": {
-                            "type": "array",
-                            "maxItems": MAX_TAGS,
-                            "items": {
-                                "type": "string",
-                                "minLength": 1,
-                                "maxLength": MAX_TAG_LENGTH,
-                            },
-                        },
-                        "multipart": {"type": "boolean"},
+                        "description": {"type": ["string", "null"], "maxLength": 5000},
+                        "tags": _nullable(
+                            {
+                                "type": "array",
+                                "maxItems": MAX_TAGS,
+                                "items": {
+                                    "type": "string",
+                                    "minLength": 1,
+                                    "maxLength": MAX_TAG_LENGTH,
+                                },
+                            }
+                        ),
+                        "multipart": {"type": ["boolean", "null"]},
                         "upload_timeout": {
-                            "type": "integer",
+                            "type": ["integer", "null"],
                             "minimum": TIMEOUT_RANGE[0],
                             "maximum": TIMEOUT_RANGE[1],
                         },
@@ -596,6 +600,9 @@ def _build_paths() -> dict[str, Any]:
                         {"ETag": _header("Quoted MD5 of the bytes; send it back at completion.")},
                     ),
                     "400": BAD_INPUT,
+                    "404": _error(
+                        "No such path (a part number that is not a number).", ["NOT_FOUND"]
+                    ),
                     "403": _error(
                         "The URL is not valid.",
                         ["HTTPS_REQUIRED", "INVALID_UPLOAD_URL", "UPLOAD_URL_EXPIRED"],
