@@ -309,6 +309,8 @@ def main(argv: list[str]) -> int:
     atexit.register(cleanup)
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_exit)
+    # A shell's background job starts with SIGINT ignored; Ctrl-C must still clean up.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return _run(args, cleanup)
     finally:
