@@ -60,8 +60,12 @@ def key_list(request: HttpRequest, access: ProjectAccess) -> HttpResponse:
     )
     template = "apikeys/key_list.html"
     if _partial_wanted(request):
-        template += "#key-table"
         context["oob"] = True
+        response = render(request, template + "#key-table", context)
+        # Push the cleaned URL (no empty fields), so bookmarks and Back stay tidy.
+        query = params.query()
+        response["HX-Push-Url"] = request.path + (f"?{query}" if query else "")
+        return response
     return render(request, template, context)
 
 
