@@ -4,6 +4,9 @@
   (case e), the usual way to guard a DRF API with keys.
 * ``/bench/plain``: a plain Django JSON view without any authentication (case f),
   the ceiling for this machine, this middleware stack and gunicorn.
+* ``/api/v1/bench/trivial``: the same trivial view behind our guard (case h), so
+  the guard and ``HasAPIKey`` are also compared on identical views: case (a)'s
+  view reads a real page of runs, which costs more than either guard.
 """
 
 from django.http import HttpRequest, JsonResponse
@@ -13,6 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework_api_key.permissions import HasAPIKey
 
+from apikeys.decorators import require_permission
+from apikeys.permissions import READ_RUNS
 from nunu_admin.urls import urlpatterns as project_urlpatterns
 
 
@@ -26,7 +31,13 @@ def plain(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"data": {"ok": True}})
 
 
+@require_permission(READ_RUNS)
+def guarded_trivial(request: HttpRequest) -> JsonResponse:
+    return JsonResponse({"data": {"ok": True}})
+
+
 urlpatterns = [
+    path("api/v1/bench/trivial", guarded_trivial),
     path("bench/drf", drf_has_api_key),
     path("bench/plain", plain),
     *project_urlpatterns,
