@@ -41,6 +41,8 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy apikeys api nunu_admin
 
+# Not a test: gunicorn + wrk over a fresh database, ratios side by side (bench/run.py).
+# Smoke run: make bench BENCH_ARGS=--quick; PostgreSQL: BENCH_ARGS="--database-url postgres://…"
 bench: $(STAMP)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 

@@ -448,7 +448,9 @@ def _run(args: argparse.Namespace, cleanup: Cleanup) -> int:
     for server in (guarded, guard_off):
         server.stop()
     usage_lines = usage_check(
-        seeded, [c for c in cases.values() if c.server == "guarded" and c.header == key_header]
+        seeded,
+        [c for c in cases.values() if c.server == "guarded" and c.header == key_header],
+        args.connections,
     )
 
     table_lines = table(cases)
@@ -509,7 +511,7 @@ def dashboard_case(args: argparse.Namespace, admin, port: int) -> list[str]:  # 
     return lines
 
 
-def usage_check(seeded: seed.Seeded, cases: list[Case]) -> list[str]:
+def usage_check(seeded: seed.Seeded, cases: list[Case], connections: int) -> list[str]:
     """Usage is written at most once a minute per key and worker; nothing may be lost."""
     from django.db.models import Sum
 
@@ -529,7 +531,7 @@ def usage_check(seeded: seed.Seeded, cases: list[Case]) -> list[str]:
     sent = sum(case.sent for case in cases)
     # wrk does not count the requests still in flight when a run ends (up to -c of them).
     runs = sum(len(case.results) * 2 for case in cases)
-    slack = runs * 16
+    slack = runs * connections
     verdict = "matches" if 0 <= recorded - sent <= slack else "DOES NOT match"
     names = "+".join(case.name for case in cases)
     when = f"{last_used:%H:%M:%S}" if last_used else "never set"
