@@ -8,7 +8,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from apikeys.models import APIKey, AuditEvent
+from apikeys.models import APIKey, APIKeyDailyUsage, AuditEvent
 from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 
 pytestmark = pytest.mark.django_db
@@ -132,6 +132,7 @@ def test_detail_shows_everything(admin_client, project, make_key):
     from apikeys import services
 
     new, _ = services.key_rotate(key=old, actor=services.Actor.cli())
+    APIKeyDailyUsage.objects.create(key=old, date=timezone.now().date(), request_count=12)
     page = admin_client.get(detail_url(old)).content.decode()
     for text in (
         "main",

@@ -73,7 +73,7 @@ def test_show_once_page_has_the_key_snippets_and_no_store(admin_client, settings
     key = APIKey.objects.get(name="ci")
     assert plaintext.startswith(f"nunu_{key.key_id}_")
     assert "no-store" in response["Cache-Control"]
-    assert f'value="{plaintext}"' in body and "readonly" in body
+    assert f">{plaintext}</textarea>" in body and "readonly" in body
     assert f"export NUNU_API_KEY={plaintext}" in body
     assert 'curl -H "X-Api-Key: $NUNU_API_KEY" http://testserver/api/v1/runs' in body
     assert "gh secret set NUNU_API_KEY" in body and "${{ secrets.NUNU_API_KEY }}" in body

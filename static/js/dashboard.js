@@ -42,7 +42,16 @@
     });
   }
 
+  // Typing a date in the wizard's Expiration step picks "On a date".
+  function setupExpiryDate(input) {
+    input.addEventListener("input", function () {
+      var radio = document.querySelector("input[name=expiry][value=date]");
+      if (radio) radio.checked = true;
+    });
+  }
+
   function init(root) {
+    root.querySelectorAll("input[name=expiry_date]").forEach(setupExpiryDate);
     root.querySelectorAll("[data-copy-target]").forEach(setupCopy);
     root.querySelectorAll("button[data-once]").forEach(setupOnce);
     var auto = root.querySelector("[data-autofocus]");

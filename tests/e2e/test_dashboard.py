@@ -26,7 +26,9 @@ def admin(project, make_user):
     return make_user("alice", project=project, role="admin")
 
 
-def run_wizard(page, base_url: str, *, name: str, preset_label: str, expiry: str = "30 days"):
+def run_wizard(
+    page, base_url: str, *, name: str, preset_label: str, expiry: str = "30 days", shoot=None
+):
     """Click through the four steps; return the plaintext shown on "Save your key"."""
     page.goto(f"{base_url}{LIST}")
     page.get_by_role("link", name="Create API key").click()
@@ -35,10 +37,16 @@ def run_wizard(page, base_url: str, *, name: str, preset_label: str, expiry: str
     page.get_by_label("Description").fill("made by the browser test")
     page.get_by_role("button", name="Next: Permissions").click()
     page.get_by_label(preset_label, exact=True).check()
+    if shoot:
+        shoot(page, "-step2")
     page.get_by_role("button", name="Next: Expiration").click()
     page.get_by_label(expiry, exact=True).check()
+    if shoot:
+        shoot(page, "-step3")
     page.get_by_role("button", name="Next: Review").click()
     expect(page.get_by_role("heading", name="Step 4 of 4: Review and create")).to_be_visible()
+    if shoot:
+        shoot(page, "-step4")
     page.get_by_role("button", name="Create key").click()
     expect(page.get_by_role("heading", name="Save your key")).to_be_visible()
     plaintext = page.locator("#new-key").input_value()
@@ -52,7 +60,10 @@ def test_wizard_with_each_preset_shows_a_key_that_works_once(
 ):
     log_in(page, live_server.url, "alice")
     label = PRESETS[preset].label
-    plaintext = run_wizard(page, live_server.url, name=f"{label} key", preset_label=label)
+    shoot = screenshot if preset == "ci-cd" else None
+    plaintext = run_wizard(
+        page, live_server.url, name=f"{label} key", preset_label=label, shoot=shoot
+    )
     screenshot(page)
     if preset == "monitoring":
         page.set_viewport_size({"width": 390, "height": 844})
@@ -90,6 +101,25 @@ def test_saved_it_goes_to_the_list_with_the_new_row_highlighted(
     screenshot(page)
     page.set_viewport_size({"width": 390, "height": 844})
     screenshot(page, "-390")
+
+
+def test_pages_are_readable_in_dark_mode(
+    browser, live_server, admin, make_key, project, screenshot
+):
+    make_key(project, (READ_RUNS,), name="dark reader")
+    soon = make_key(
+        project, (OPERATE_RUNS,), name="dark soon", expires_at=timezone.now() + timedelta(days=2)
+    )[0]
+    context = browser.new_context(color_scheme="dark", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    log_in(page, live_server.url, "alice")
+    page.goto(f"{live_server.url}{LIST}")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(18, 18, 18)"  # Django admin's dark --body-bg
+    screenshot(page, "-list")
+    page.goto(f"{live_server.url}{LIST}{soon.key_id}/")
+    screenshot(page, "-detail")
+    context.close()
 
 
 def test_copy_button_puts_the_key_on_the_clipboard(browser, live_server, admin, screenshot):
