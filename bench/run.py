@@ -10,17 +10,19 @@ database ``bench_<pid>`` dropped at the end) gets a project with 1,000 keys
 hashed with argon2id at full cost and 50 runs. Two gunicorns run the
 production configuration (DEBUG off, 2 sync workers, persistent database
 connections, rate limiting off): one with the guard, one with the guard
-switched off (APIKEYS_BENCH_GUARD_OFF=1). wrk loads them from a second process:
+switched off (APIKEYS_BENCH_GUARD_OFF=1). wrk loads them from a second process
+(a Python load generator when wrk is missing, or with --loader python):
 
     a  valid key, GET /api/v1/runs          d  wrong secret for a real key id (argon2 each time)
     b  the same view, guard off             e  djangorestframework-api-key HasAPIKey, trivial view
     c  no key                               f  plain Django JSON view, no auth
     h  valid key, the same trivial view as (e) behind our guard (guard vs HasAPIKey alone)
 
-Each case is warmed up first (argon2's first verification per worker is not
-measured) and the cases run in rounds, rotating their order, so that the
-ratios compare numbers taken minutes apart at most while other work shares the
-machine. Targets: a/b >= 0.80 (stretch 0.90), a/e >= 1.25, c no slower than b.
+Each measurement is preceded by a warm-up (argon2's first verification per
+worker is never measured) and the cases run in rounds, each pair that a ratio
+compares back to back and every other round in reverse order, so the ratios
+compare numbers taken seconds apart while other work shares the machine.
+Targets: a/b >= 0.80 (stretch 0.90), a/e >= 1.25, c no slower than b.
 Then (g): the key list page with 10,000 keys, page 1 of 50, under 100 ms.
 
 The exit status is 0 whenever the measurement ran: a missed target prints a
@@ -103,8 +105,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.add_argument("--quick", action="store_true", help="a smoke run: short, 200 keys")
     parser.add_argument("--duration", type=float, help="seconds per case per round (5; quick 2)")
-    parser.add_argument("--rounds", type=int, help="rounds of all cases (3; quick 1)")
-    parser.add_argument("--warmup", type=float, help="warm-up seconds per case (2; quick 1)")
+    parser.add_argument("--rounds", type=int, help="rounds of all cases (4; quick 1)")
+    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds before each")
     parser.add_argument("--keys", type=int, help="keys in the API project (1000; quick 200)")
     parser.add_argument("--dashboard-keys", type=int, default=10_000, help="keys for (g)")
     parser.add_argument("--renders", type=int, help="timed renders of the list page (20; quick 5)")
@@ -121,8 +123,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args = parser.parse_args(argv)
     quick = args.quick
     args.duration = args.duration or (2.0 if quick else 5.0)
-    args.rounds = args.rounds or (1 if quick else 3)
-    args.warmup = args.warmup if args.warmup is not None else (1.0 if quick else 2.0)
+    args.rounds = args.rounds or (1 if quick else 4)
     args.keys = args.keys or (200 if quick else 1000)
     args.renders = args.renders or (5 if quick else 20)
     args.keys = max(args.keys, 2)
@@ -421,11 +422,12 @@ def _run(args: argparse.Namespace, cleanup: Cleanup) -> int:
         if case.problem:
             print(f"!! case {case.name} {case.problem}")
 
-    order = list(cases.values())
+    # Every pair a ratio compares runs back to back (c b a e h), and every other round
+    # runs in reverse (ABBA), so a drift in the machine's other load cancels out.
+    order = [cases[name] for name in "cbaehfd" if name in cases]
     for round_index in range(args.rounds):
         print(f"round {round_index + 1}/{args.rounds} (load average {load_average()})", flush=True)
-        rotated = order[round_index % len(order) :] + order[: round_index % len(order)]
-        for case in rotated:
+        for case in order if round_index % 2 == 0 else order[::-1]:
             url = f"http://127.0.0.1:{ports[case.server]}{case.path}"
             if args.warmup > 0:
                 case.sent += generator.run(url, case.header, args.warmup).requests
