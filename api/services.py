@@ -11,11 +11,11 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from .models import Build, Run
+from .storage import remove_build_files
 
 logger = logging.getLogger("api.services")
 
@@ -111,29 +111,23 @@ def build_delete(*, project_id: int, build_id: uuid.UUID) -> None:
     A build still UPLOADING is refused: its parts belong to the upload, which
     DELETE /builds/upload cancels. READY, CANCELED and EXPIRED builds go.
     """
-    build = (
-        Build.objects.select_for_update()
-        .filter(project_id=project_id, id=build_id)
-        .only("id", "status", "object_key")
-        .first()
-    )
+    build = Build.objects.select_for_update().filter(project_id=project_id, id=build_id).first()
     if build is None:
         raise BuildNotFound(build_id)
     if build.status == Build.Status.UPLOADING:
         raise BuildUploadInProgress(build_id)
-    object_key = build.object_key
     build.delete()
-    if object_key:
-        # After the commit: a rolled-back delete must not lose the file.
-        transaction.on_commit(lambda: _delete_stored_file(object_key))
+    # After the commit: a rolled-back delete must not lose the file. The build's
+    # own storage backend removes it (the local folder, or the S3 bucket).
+    transaction.on_commit(lambda: _delete_stored_files(build))
 
 
-def _delete_stored_file(object_key: str) -> None:
+def _delete_stored_files(build: Build) -> None:
     try:
-        default_storage.delete(object_key)
+        remove_build_files(build)
     except Exception:
         # The row is gone either way; a leftover file is logged for the operator.
-        logger.exception("Could not delete the stored file %s of a deleted build.", object_key)
+        logger.exception("Could not delete the stored files of deleted build %s.", build.id)
 
 
 def _uuid_or_none(raw: str) -> uuid.UUID | None:

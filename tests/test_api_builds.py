@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import pytest
 from django.core.files.base import ContentFile
-from django.core.files.storage import default_storage
+from django.core.files.storage import storages
 
 from api.models import Build, Run
 from apikeys.permissions import MANAGE_BUILD_STORAGE
@@ -26,7 +26,15 @@ def client(project, make_key, api):
 
 @pytest.fixture
 def media(settings, tmp_path):
+    """The builds storage (the one the API deletes from), in a fresh folder."""
     settings.MEDIA_ROOT = tmp_path
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "builds": {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": tmp_path, "allow_overwrite": True},
+        },
+    }
     return tmp_path
 
 
@@ -134,14 +142,14 @@ def test_bad_pagination_is_a_validation_error(client, query):
 def test_deleting_a_ready_build_answers_204_and_removes_its_file(
     client, project, media, django_capture_on_commit_callbacks
 ):
-    object_key = default_storage.save("builds/acme/game.apk", ContentFile(b"bytes"))
+    object_key = storages["builds"].save("builds/acme/game.apk", ContentFile(b"bytes"))
     build = make_build(project, object_key=object_key)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.delete(f"{BUILDS}/{build.id}")
     assert response.status_code == 204
     assert response.content == b""
     assert not Build.objects.filter(id=build.id).exists()
-    assert not default_storage.exists(object_key)
+    assert not storages["builds"].exists(object_key)
 
 
 def test_deleting_a_build_whose_file_is_already_gone_still_succeeds(
@@ -156,11 +164,11 @@ def test_deleting_a_build_whose_file_is_already_gone_still_succeeds(
 def test_the_file_stays_until_the_delete_commits(
     client, project, media, django_capture_on_commit_callbacks
 ):
-    object_key = default_storage.save("builds/acme/game.apk", ContentFile(b"bytes"))
+    object_key = storages["builds"].save("builds/acme/game.apk", ContentFile(b"bytes"))
     build = make_build(project, object_key=object_key)
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         assert client.delete(f"{BUILDS}/{build.id}").status_code == 204
-        assert default_storage.exists(object_key)
+        assert storages["builds"].exists(object_key)
     assert len(callbacks) == 1
 
 
@@ -182,7 +190,7 @@ def test_a_canceled_or_expired_build_can_be_deleted(client, project, status):
 def test_deleting_a_build_still_uploading_is_a_conflict_pointing_at_the_upload_cancel(
     client, project, media
 ):
-    object_key = default_storage.save("builds/acme/part", ContentFile(b"part"))
+    object_key = storages["builds"].save("builds/acme/part", ContentFile(b"part"))
     build = make_build(project, status=Build.Status.UPLOADING, object_key=object_key)
     response = client.delete(f"{BUILDS}/{build.id}")
     assert response.status_code == 409
@@ -191,7 +199,7 @@ def test_deleting_a_build_still_uploading_is_a_conflict_pointing_at_the_upload_c
     assert "DELETE /api/v1/builds/upload" in body["error"]
     assert body["details"]["build_id"] == str(build.id)
     assert Build.objects.filter(id=build.id).exists()
-    assert default_storage.exists(object_key)
+    assert storages["builds"].exists(object_key)
 
 
 def test_unknown_malformed_and_other_projects_build_ids_answer_the_same_404(client, other_project):
