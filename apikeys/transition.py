@@ -6,10 +6,9 @@ used and the old key has not been used since, with at least one
 ``APIKEYS_USAGE_RESOLUTION`` window of quiet: usage is written at most once
 per window per process, so a shorter silence proves nothing.
 
-"Since" is measured against the newer key's first day of use (the daily usage
-rows): an old key used on a later day than that is still in use somewhere. On
-that same first day, the stored times are the last uses of each, so the old
-key must have gone quiet before the newer key's last use. An integration that
+"Since" is measured against the newer key's first use (``first_used_at``,
+written by the guard on a key's first request): an old key used after that
+moment is still in use somewhere. An integration that
 runs less often than the quiet observed is invisible to any usage-based check;
 the page therefore shows the dates and IPs it relied on.
 
@@ -57,7 +56,7 @@ class Transition:
     lineage: list[APIKey]
     state: str
     message: str
-    successor_first_used_on: date | None
+    successor_first_used_at: datetime | None
     successor_last_used_at: datetime | None
     old_last_used_at: datetime | None
     old_last_used_ip: str | None
@@ -130,7 +129,6 @@ def transition(key: APIKey, *, now: datetime | None = None) -> Transition | None
     )
 
     rows = APIKeyDailyUsage.objects.filter(key_id__in=[old.pk, *newer_ids]).order_by("date")
-    first_new_day: date | None = None
     per_day: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
     chart_from = (now - timedelta(days=CHART_DAYS - 1)).date()
     for row in rows:
@@ -139,8 +137,6 @@ def transition(key: APIKey, *, now: datetime | None = None) -> Transition | None
             per_day[row.date][1] += row.refused_count
         else:
             per_day[row.date][2] += row.request_count
-            if row.request_count and first_new_day is None:
-                first_new_day = row.date
     days = [
         DayUsage(day, *per_day[day])
         for day in (chart_from + timedelta(days=n) for n in range(CHART_DAYS))
@@ -148,8 +144,12 @@ def transition(key: APIKey, *, now: datetime | None = None) -> Transition | None
     ]
 
     new_last_used = max((k.last_used_at for k in descendants if k.last_used_at), default=None)
-    if first_new_day is None and new_last_used is not None:
-        first_new_day = new_last_used.date()
+    # Keys used before first_used_at existed fall back to their last use: later, so
+    # an old key used in between is reported as still in use, never wrongly confirmed.
+    new_first_used = min(
+        (k.first_used_at or k.last_used_at for k in descendants if k.last_used_at),
+        default=None,
+    )
     stopped = stopped_at(old, now)
     refusals = []
     if stopped is not None:
@@ -160,7 +160,7 @@ def transition(key: APIKey, *, now: datetime | None = None) -> Transition | None
         ]
     quiet_for = now - old.last_used_at if old.last_used_at else None
 
-    state, message = _verdict(old, now, stopped, refusals, new_last_used, first_new_day, quiet_for)
+    state, message = _verdict(old, now, stopped, refusals, new_first_used, quiet_for)
     return Transition(
         old=old,
         successor=successor,
@@ -168,7 +168,7 @@ def transition(key: APIKey, *, now: datetime | None = None) -> Transition | None
         lineage=family,
         state=state,
         message=message,
-        successor_first_used_on=first_new_day,
+        successor_first_used_at=new_first_used,
         successor_last_used_at=new_last_used,
         old_last_used_at=old.last_used_at,
         old_last_used_ip=old.last_used_ip,
@@ -183,8 +183,7 @@ def _verdict(
     now: datetime,
     stopped: datetime | None,
     refusals: list[APIKeyRefusal],
-    new_last_used: datetime | None,
-    first_new_day: date | None,
+    new_first_used: datetime | None,
     quiet_for: timedelta | None,
 ) -> tuple[str, str]:
     if stopped is not None:
@@ -197,16 +196,14 @@ def _verdict(
                 "Some integration was not updated."
             )
         return CLOSED, f"The old key is {status}; the rotation is complete."
-    if new_last_used is None or first_new_day is None:
+    if new_first_used is None:
         return WAITING, (
             "Waiting for the new key's first use: update your integrations with it. "
             "The old key keeps working until you deactivate it."
         )
     last_old = old.last_used_at
     if last_old is not None:
-        day = last_old.date()
-        used_since = day > first_new_day or (day == first_new_day and last_old >= new_last_used)
-        if used_since:
+        if last_old > new_first_used:
             return IN_USE, (
                 f"The old key is still in use: last used {last_old:%Y-%m-%d %H:%M} UTC from "
                 f"{old.last_used_ip or 'an unknown IP'}, after the new key was first used."

@@ -23,7 +23,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import DatabaseError, IntegrityError, models, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from .models import APIKey, APIKeyDailyUsage, APIKeyPermissionUsage, APIKeyRefusal
@@ -48,6 +49,7 @@ class _Refused:
 class _Batch:
     """What one process saw of one key since its last write."""
 
+    first_used_at: datetime | None = None
     last_used_at: datetime | None = None
     last_ip: str | None = None
     permissions: dict[str, datetime] = field(default_factory=dict)
@@ -104,6 +106,8 @@ def record_use(key: APIKey, *, permission: str | None, ip: str | None) -> None:
     with _lock:
         state = _states.setdefault(key.pk, _KeyState())
         batch = state.batch
+        if batch.first_used_at is None:
+            batch.first_used_at = now
         batch.last_used_at = now
         batch.last_ip = ip
         batch.requests[now.date()] += 1
@@ -181,9 +185,15 @@ def _write(key_pk: int, batch: _Batch) -> None:
     if not APIKey.objects.filter(pk=key_pk).exists():
         return
     if batch.last_used_at is not None:
+        # first_used_at is empty only while last_used_at is, so one conditional UPDATE
+        # sets both on a key's first use and only moves last_used_at forward after.
         APIKey.objects.filter(pk=key_pk).filter(
             Q(last_used_at__isnull=True) | Q(last_used_at__lt=batch.last_used_at)
-        ).update(last_used_at=batch.last_used_at, last_used_ip=batch.last_ip)
+        ).update(
+            first_used_at=Coalesce(F("first_used_at"), Value(batch.first_used_at)),
+            last_used_at=batch.last_used_at,
+            last_used_ip=batch.last_ip,
+        )
     for permission, used_at in batch.permissions.items():
         _upsert(
             APIKeyPermissionUsage,

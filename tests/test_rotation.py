@@ -22,6 +22,7 @@ def minutes(n: float) -> timedelta:
 def use(key: APIKey, at: datetime, ip: str = "203.0.113.5", requests: int = 1) -> None:
     """What the guard leaves behind after requests with ``key`` at ``at``."""
     APIKey.objects.filter(pk=key.pk).update(last_used_at=at, last_used_ip=ip)
+    APIKey.objects.filter(pk=key.pk, first_used_at__isnull=True).update(first_used_at=at)
     row, _ = APIKeyDailyUsage.objects.get_or_create(key=key, date=at.date())
     row.request_count += requests
     row.save()
@@ -125,8 +126,18 @@ def test_confirmed_when_successor_used_and_old_key_quiet_for_a_window(old, setti
     assert state.message == "Transition confirmed: safe to deactivate"
     assert state.safe_to_deactivate
     assert state.successor == successor
-    assert state.successor_first_used_on == T0.date()
+    assert state.successor_first_used_at == T0 + minutes(3)
     assert state.old_last_used_at == T0 + minutes(1)
+
+
+def test_old_key_used_between_the_successors_first_and_last_use_is_still_in_use(old):
+    successor, _ = rotate(old)
+    use(successor, T0 + minutes(2))
+    use(old, T0 + minutes(4), ip="198.51.100.9")
+    use(successor, T0 + minutes(6))
+    state = transition.transition(old, now=T0 + minutes(30))
+    assert state.state == transition.IN_USE
+    assert "198.51.100.9" in state.message
 
 
 def test_quiet_shorter_than_one_usage_window_proves_nothing(old, settings):

@@ -127,3 +127,25 @@ def test_usage_of_a_key_deleted_meanwhile_is_dropped_quietly(clock, project, mak
     services.key_delete(key=key, actor=services.Actor.cli("test"))
     usage.flush_all()
     assert not APIKeyDailyUsage.objects.exists()
+
+
+def test_first_use_is_recorded_once_and_never_moves(project, make_key, api, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from apikeys import usage as usage_module
+    from apikeys.permissions import READ_RUNS as READ
+
+    start = timezone.now()
+    clock = {"now": start}
+    monkeypatch.setattr(usage_module, "_now", lambda: clock["now"])
+    key, plaintext = make_key(project, [READ])
+    client = api(plaintext)
+    client.get("/api/v1/read")
+    clock["now"] = start + timedelta(hours=2)
+    client.get("/api/v1/read")
+    usage_module.flush_all()
+    key.refresh_from_db()
+    assert key.first_used_at == start
+    assert key.last_used_at == start + timedelta(hours=2)

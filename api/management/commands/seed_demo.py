@@ -297,7 +297,11 @@ class Seeder:
         if spec.last_used is None:
             return
         last_used = self.at(spec.last_used)
-        APIKey.objects.filter(pk=key.pk).update(last_used_at=last_used, last_used_ip="203.0.113.10")
+        APIKey.objects.filter(pk=key.pk).update(
+            first_used_at=min(since + timedelta(hours=1), last_used),
+            last_used_at=last_used,
+            last_used_ip="203.0.113.10",
+        )
         APIKeyPermissionUsage.objects.bulk_create(
             APIKeyPermissionUsage(key=key, permission=code, last_used_at=self.at(days))
             for code, days in (spec.used_permissions or {}).items()
