@@ -341,7 +341,8 @@ def _run(args: argparse.Namespace, cleanup: Cleanup) -> int:
     from django.conf import settings
     from django.core.management import call_command
 
-    print(f"nunu admin benchmark: {machine()}; load average {load_average()}")
+    load_before = load_average()
+    print(f"nunu admin benchmark: {machine()}; load average {load_before}")
     print(f"database: {db.label}")
     params = {
         "memory_cost": settings.APIKEYS_ARGON2_MEMORY_KIB,
@@ -470,7 +471,7 @@ def _run(args: argparse.Namespace, cleanup: Cleanup) -> int:
     print("\n".join(report))
     print(f"\n(done in {time.monotonic() - started:.0f} s; load average {load_average()})")
     if args.results:
-        write_results(args, db, generator, seeded, report)
+        write_results(args, db, generator, seeded, report, load_before)
     if missed or any(c.problem for c in cases.values()):
         print(f"\n{len(missed)} target(s) missed; see the MISSED lines above.")
     return 0
@@ -544,30 +545,46 @@ def usage_check(seeded: seed.Seeded, cases: list[Case], connections: int) -> lis
     ]
 
 
-def write_results(args, db, generator, seeded, report: list[str]) -> None:  # type: ignore[no-untyped-def]
+RESULTS_HEADER = """# Benchmark results
+
+Written by `make bench BENCH_ARGS="--results bench/RESULTS.md"` (bench/run.py says
+how it measures); a run replaces the section of its database and keeps the other.
+Absolute numbers depend on the machine and on what else ran on it; the targets
+are about the ratios, taken side by side in one run.
+"""
+
+
+def write_results(args, db, generator, seeded, report: list[str], load_before: str) -> None:  # type: ignore[no-untyped-def]
+    kind = db.label.split(" (")[0]
+    marker = f"<!-- section: {kind} -->"
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = [
-        "# Benchmark results",
-        "",
-        'Written by `make bench BENCH_ARGS="--results bench/RESULTS.md"` (bench/run.py says',
-        "how it measures). Absolute numbers depend on the machine and on what else ran;",
-        "the ratios are what the targets are about, taken side by side in one run.",
-        "",
-        f"- when: {when}",
-        f"- machine: {machine()}",
-        f"- database: {db.label.split(' (')[0]}",
-        f"- load: {generator.label}, {args.rounds} round(s) x {args.duration:g} s per case, "
-        f"{args.warmup:g} s warm-up",
-        f"- data: {seeded.key_count} keys (argon2id at full cost), {seeded.run_count} runs; "
-        f"{args.dashboard_keys:,} keys for (g)",
-        "",
-        "```",
-        *report[1:],
-        "```",
-        "",
-    ]
-    args.results.write_text("\n".join(text))
-    print(f"wrote {args.results}")
+    section = "\n".join(
+        [
+            marker,
+            f"## {kind}",
+            "",
+            f"- when: {when}; load average before {load_before}, after {load_average()}",
+            f"- machine: {machine()}",
+            f"- load: {generator.label}, {args.rounds} round(s) x {args.duration:g} s per case, "
+            f"{args.warmup:g} s warm-up before each",
+            f"- data: {seeded.key_count} keys (argon2id at full cost), {seeded.run_count} runs; "
+            f"{args.dashboard_keys:,} keys for (g)",
+            "",
+            "```",
+            *report[1:],
+            "```",
+            "",
+        ]
+    )
+    sections = {}
+    if args.results.exists():
+        for chunk in args.results.read_text().split("<!-- section: ")[1:]:
+            name = chunk.split(" -->", 1)[0]
+            sections[name] = "<!-- section: " + chunk.rstrip() + "\n"
+    sections[kind] = section
+    ordered = [sections[name] for name in sorted(sections, key=lambda n: n != "SQLite")]
+    args.results.write_text(RESULTS_HEADER + "\n" + "\n".join(ordered))
+    print(f"wrote the {kind} section of {args.results}")
 
 
 if __name__ == "__main__":
