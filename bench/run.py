@@ -472,6 +472,8 @@ def _run(args: argparse.Namespace, cleanup: Cleanup) -> int:
     print(f"\n(done in {time.monotonic() - started:.0f} s; load average {load_average()})")
     if args.results:
         write_results(args, db, generator, seeded, report, load_before)
+    if args.quick:
+        print("\n(--quick: one short round checks that everything runs; its ratios are noise.)")
     if missed or any(c.problem for c in cases.values()):
         print(f"\n{len(missed)} target(s) missed; see the MISSED lines above.")
     return 0
