@@ -48,3 +48,28 @@ def get_item(mapping: Any, key: Any) -> Any:
         return mapping.get(key)
     except AttributeError:
         return None
+
+
+@register.filter
+def evidence(value: Any) -> SafeString | str:
+    """A finding's evidence value for people: ISO times as relative times, None as a dash.
+
+    The findings keep ISO strings so the JSON and CSV exports stay exact; the
+    page shows them the way the rest of the dashboard shows times.
+    """
+    if value is None:
+        return "—"
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return value
+        if moment.tzinfo is not None:
+            return reltime(moment)
+    return str(value)
+
+
+@register.filter
+def label(name: str) -> str:
+    """``last_used_at`` → ``last used at``."""
+    return name.replace("_", " ")

@@ -1,0 +1,38 @@
+"""Dashboard template filters: times shown relative, with the exact UTC time on hover."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from django.utils import timezone
+
+from apikeys.templatetags.dashboard import evidence, label, reltime, utc
+
+
+def test_reltime_shows_relative_text_and_the_exact_time_on_hover():
+    moment = timezone.now() - timedelta(days=3, hours=1)
+    html = reltime(moment)
+    assert "3 days ago" in html
+    assert f'title="{utc(moment)}"' in html
+
+
+def test_reltime_of_nothing_is_the_placeholder():
+    assert reltime(None) == "—"
+    assert reltime(None, "Never") == "Never"
+
+
+def test_evidence_shows_iso_times_like_the_rest_of_the_dashboard():
+    moment = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    html = evidence(moment.isoformat())
+    assert "<time" in html and "2026-01-02 03:04 UTC" in html
+
+
+def test_evidence_leaves_other_values_alone():
+    assert evidence(None) == "—"
+    assert evidence(230) == "230"
+    assert evidence("project:operate-runs") == "project:operate-runs"
+    assert evidence("2026-13-99T00:00:00") == "2026-13-99T00:00:00"  # not a time: as it is
+
+
+def test_label_reads_like_words():
+    assert label("last_used_at") == "last used at"
