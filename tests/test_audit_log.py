@@ -267,3 +267,21 @@ def test_page_export_links_keep_the_filters(client, project, admin_user):
     assert [row["key_name"] for row in rows] == ["b"]
     assert json.loads(body(client.get(AUDIT + "export.json")))[0]["key_name"] in {"a", "b"}
     assert client.get(AUDIT + "export.xml").status_code == 404
+
+
+def test_changes_read_as_before_and_after_with_times_in_utc():
+    from apikeys.views.audit import describe_changes
+
+    assert describe_changes(
+        {
+            "name": {"before": "old", "after": "new"},
+            "permissions": ["project:read-runs", "project:operate-runs"],
+            "expires_at": "2026-12-27T05:37:43.554938+00:00",
+            "grace_ends_at": None,
+        }
+    ) == [
+        ("name", "old → new"),
+        ("permissions", "project:read-runs, project:operate-runs"),
+        ("expires_at", "2026-12-27 05:37 UTC"),
+        ("grace_ends_at", "none"),
+    ]

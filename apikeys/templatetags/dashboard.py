@@ -59,14 +59,19 @@ def evidence(value: Any) -> SafeString | str:
     """
     if value is None:
         return "—"
-    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return value
-        if moment.tzinfo is not None:
-            return reltime(moment)
-    return str(value)
+    moment = parse_iso_datetime(value)
+    return reltime(moment) if moment is not None else str(value)
+
+
+def parse_iso_datetime(value: Any) -> datetime | None:
+    """The aware datetime an ISO 8601 string names (as stored in JSON fields), else None."""
+    if not (isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 @register.filter

@@ -14,6 +14,7 @@ from django.views.decorators.vary import vary_on_headers
 from .. import audit_export
 from ..access import ProjectAccess, project_member_required
 from ..models import AuditEvent
+from ..templatetags.dashboard import parse_iso_datetime, utc
 from .projects import project_context
 
 PAGE_SIZE = 50
@@ -37,7 +38,8 @@ def _text(value: object) -> str:
         return "none"
     if isinstance(value, list | tuple):
         return ", ".join(_text(v) for v in value) or "none"
-    return str(value)
+    moment = parse_iso_datetime(value)
+    return utc(moment) if moment is not None else str(value)
 
 
 class AuditFilterForm(forms.Form):
