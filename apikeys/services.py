@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -38,7 +38,7 @@ class KeyInputError(ValueError):
 class Actor:
     """Who made a change, for the audit log. ``user`` is None for the CLI."""
 
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     ip: str | None = None
     user_agent: str = ""
     label: str = ""
@@ -354,7 +354,9 @@ def key_rotate(
         key=old,
         changes={
             "successor": successor.key_id,
-            "grace_ends_at": old.expires_at.isoformat() if grace is not None else None,
+            "grace_ends_at": old.expires_at.isoformat()
+            if grace is not None and old.expires_at is not None
+            else None,
         },
         now=now,
     )
@@ -391,7 +393,7 @@ def project_create(*, slug: str, name: str, actor: Actor) -> Project:
 
 
 @transaction.atomic
-def member_set(*, project: Project, user: AbstractBaseUser, role: str, actor: Actor) -> Membership:
+def member_set(*, project: Project, user: User, role: str, actor: Actor) -> Membership:
     """Add a member or change their role, with an audit event either way."""
     if role not in Membership.Role.values:
         raise KeyInputError(f"Unknown role {role!r}; choose admin or auditor.")
@@ -418,7 +420,7 @@ def member_set(*, project: Project, user: AbstractBaseUser, role: str, actor: Ac
 
 
 @transaction.atomic
-def member_remove(*, project: Project, user: AbstractBaseUser, actor: Actor) -> None:
+def member_remove(*, project: Project, user: User, actor: Actor) -> None:
     membership = Membership.objects.filter(project=project, user=user).first()
     if membership is None:
         return
