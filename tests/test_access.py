@@ -146,3 +146,15 @@ def test_login_page_and_logout_by_post(client, admin_user):
     assert response.status_code == 302
     assert client.post("/accounts/logout/").status_code == 302
     assert client.get("/projects/acme/admin/api-keys/").status_code == 302
+
+
+def test_refusals_are_pages_that_say_what_to_do(client, auditor_user, make_user, make_key, project):
+    key, _ = make_key(project)
+    client.force_login(auditor_user)
+    refused = client.post(f"/projects/{project.slug}/admin/api-keys/{key.key_id}/deactivate/")
+    assert refused.status_code == 403
+    assert "a project admin makes changes" in refused.content.decode()
+    client.force_login(make_user("outsider"))
+    missing = client.get(f"/projects/{project.slug}/admin/api-keys/")
+    assert missing.status_code == 404
+    assert "not a member of" in missing.content.decode()
