@@ -12,6 +12,7 @@ the memo entry with it.
 
 from __future__ import annotations
 
+import functools
 import hmac
 import logging
 import threading
@@ -19,6 +20,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 
 from django.conf import settings
+from django.db import connections, router
 
 from . import keys
 from .models import APIKey
@@ -58,6 +60,40 @@ class VerifiedSecrets:
 
 verified_secrets = VerifiedSecrets()
 
+# What the guard and the API views read of a key; the other columns stay deferred
+# (Django loads one on first access, so nothing that needs them breaks).
+GUARD_FIELDS = (
+    "id",
+    "project_id",
+    "key_id",
+    "hashed_secret",
+    "permissions",
+    "expires_at",
+    "is_active",
+)
+
+
+@functools.cache
+def _lookup_sql(alias: str) -> str:
+    """The guard's one query, written out once per database.
+
+    Building and compiling the equivalent QuerySet costs about 150 µs on every
+    request, ten times the indexed probe itself; ``raw()`` still applies the
+    fields' converters (JSON, datetimes) and gives a model instance. No ORDER BY:
+    ``key_id`` is unique.
+    """
+    quote = connections[alias].ops.quote_name
+    columns = ", ".join(quote(APIKey._meta.get_field(name).column) for name in GUARD_FIELDS)
+    table = quote(APIKey._meta.db_table)
+    return f"SELECT {columns} FROM {table} WHERE {quote('key_id')} = %s"  # noqa: S608
+
+
+def _key_by_id(key_id: str) -> APIKey | None:
+    alias = router.db_for_read(APIKey)
+    # The key id travels as a parameter; only quoted names are interpolated above.
+    rows = list(APIKey.objects.db_manager(alias).raw(_lookup_sql(alias), [key_id]))
+    return rows[0] if rows else None
+
 
 def _hasher() -> keys.KeyHasher:
     return keys.KeyHasher(
@@ -82,7 +118,7 @@ def authenticate(raw: str, *, may_verify: Callable[[], bool] = lambda: True) -> 
     parsed = keys.parse(raw)
     if parsed is None:
         return None
-    key = APIKey.objects.filter(key_id=parsed.key_id).first()
+    key = _key_by_id(parsed.key_id)
     if key is None:
         return None
     digest = keys.fast_digest(parsed.secret)
