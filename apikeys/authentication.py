@@ -83,7 +83,8 @@ def _lookup_sql(alias: str) -> str:
     ``key_id`` is unique.
     """
     quote = connections[alias].ops.quote_name
-    columns = ", ".join(quote(APIKey._meta.get_field(name).column) for name in GUARD_FIELDS)
+    column_of = {field.attname: field.column for field in APIKey._meta.concrete_fields}
+    columns = ", ".join(quote(column_of[name]) for name in GUARD_FIELDS)
     table = quote(APIKey._meta.db_table)
     return f"SELECT {columns} FROM {table} WHERE {quote('key_id')} = %s"  # noqa: S608
 
