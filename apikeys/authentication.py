@@ -83,7 +83,7 @@ def _lookup_sql(alias: str) -> str:
     ``key_id`` is unique.
     """
     quote = connections[alias].ops.quote_name
-    column_of = {field.attname: field.column for field in APIKey._meta.concrete_fields}
+    column_of = {f.attname: f.column for f in APIKey._meta.concrete_fields if f.column}
     columns = ", ".join(quote(column_of[name]) for name in GUARD_FIELDS)
     table = quote(APIKey._meta.db_table)
     return f"SELECT {columns} FROM {table} WHERE {quote('key_id')} = %s"  # noqa: S608
