@@ -119,10 +119,20 @@ def paginate(queryset: QuerySet[Any], wanted: PageRequest, *, list_name: str) ->
         ordered = ordered.filter(
             Q(created_at__lt=created_at) | Q(created_at=created_at, id__lt=last_id)
         )
-        offset = 0
-    else:
-        offset = (wanted.page or 0) * wanted.page_size
-    rows = list(ordered[offset : offset + wanted.page_size + 1])
+    offset, limit = window(wanted)
+    return page_of(list(ordered[offset : offset + limit]), wanted, total=total, list_name=list_name)
+
+
+def window(wanted: PageRequest) -> tuple[int, int]:
+    """(offset, limit) of the rows to fetch, newest first: after the cursor's row when
+    there is one, else the page's; one row more than the page, to learn whether more follow."""
+    offset = 0 if wanted.after is not None else (wanted.page or 0) * wanted.page_size
+    return offset, wanted.page_size + 1
+
+
+def page_of(rows: list[Any], wanted: PageRequest, *, total: int, list_name: str) -> Page:
+    """The page answered from ``rows`` fetched through :func:`window` (each row has
+    ``created_at`` and ``pk``) and the ``total`` of rows matching the filters."""
     has_more = len(rows) > wanted.page_size
     rows = rows[: wanted.page_size]
     next_cursor = _encode_cursor(rows[-1], list_name) if has_more else None

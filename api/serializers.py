@@ -1,7 +1,7 @@
 """Runs, bugs and builds as the JSON the API answers, with nunu.ai's field names.
 
 Plain functions, no queries: the selectors fetch everything a row shows
-(the build through select_related, the bug count as an annotation).
+(the build's id and name, the bug count as ``bug_count``).
 Timestamps are ISO 8601 in UTC with a ``Z``; absent values are null.
 """
 

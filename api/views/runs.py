@@ -41,7 +41,7 @@ from apikeys.permissions import OPERATE_RUNS, READ_RUNS
 
 from .. import selectors, services
 from ..models import Build, Run
-from ..pagination import PaginationError, paginate, parse_page_request, single_page
+from ..pagination import PaginationError, parse_page_request, single_page
 from ..serializers import bug_to_dict, run_to_dict
 from .base import (
     BadBody,
@@ -114,13 +114,13 @@ def _list_runs(request: HttpRequest) -> HttpResponse:
     if errors:
         return validation_error(request, errors)
 
-    queryset = selectors.runs_list(
+    page = selectors.runs_page(
         project_id=project_id_of(request),
+        wanted=wanted,
         states=states,
         tag=tag.strip() if tag is not None else None,
         created_after=created_after,
     )
-    page = paginate(queryset, wanted, list_name="runs")
     return ok([run_to_dict(run) for run in page.rows], pagination=page.pagination)
 
 
