@@ -33,7 +33,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core import signing
-from django.db.models import Model, Q, QuerySet
+from django.db.models import Q, QuerySet
 from django.http import QueryDict
 from django.utils.dateparse import parse_datetime
 
@@ -161,7 +161,7 @@ def single_page(rows: list[Any]) -> dict[str, Any]:
     }
 
 
-def _encode_cursor(row: Model, list_name: str) -> str:
+def _encode_cursor(row: Any, list_name: str) -> str:
     created_at: datetime = row.created_at  # type: ignore[attr-defined]
     return signing.dumps(
         [created_at.isoformat(), row.pk.hex], salt=f"{_CURSOR_SALT}.{list_name}", compress=True

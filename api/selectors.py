@@ -6,11 +6,12 @@ import json
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Count, IntegerField, Model, OuterRef, QuerySet, Subquery
+from django.db.models.expressions import Col
 from django.db.models.functions import Coalesce
 
 from . import pagination
@@ -34,6 +35,47 @@ def _with_bug_count(runs: QuerySet[Run]) -> QuerySet[Run]:
     )
 
 
+class BuildRef(NamedTuple):
+    id: uuid.UUID
+    name: str
+
+
+class RunRow(NamedTuple):
+    """A run of the list as the page query reads it: exactly what run_to_dict shows."""
+
+    id: uuid.UUID
+    name: str
+    state: str
+    result: str
+    tags: list[str]
+    initiator: dict[str, Any]
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    build: BuildRef | None
+    bug_count: int
+
+    @property
+    def pk(self) -> uuid.UUID:  # the cursor names a row by (created_at, pk)
+        return self.id
+
+
+# The Run columns of the page query, in RunRow's order; the build's id and name and
+# the bug count follow.
+_RUN_COLUMNS: tuple[str, ...] = (
+    "id",
+    "name",
+    "state",
+    "result",
+    "tags",
+    "initiator",
+    "created_at",
+    "started_at",
+    "finished_at",
+    "build_id",
+)
+
+
 def runs_page(
     *,
     project_id: int,
@@ -44,10 +86,11 @@ def runs_page(
 ) -> Page:
     """The runs list (GET /runs): the project's runs matching the filters, one page.
 
-    Two queries whatever the page size, each written out rather than built with
-    the ORM: building and compiling the count and the page query cost about
-    1.3 ms per request, ten times running them. ``Run.objects.raw`` still applies
-    the model fields' converters, so every value is what the ORM would give.
+    Two queries whatever the page size, written out rather than built with the
+    ORM, and rows read as tuples rather than model instances: building and
+    compiling the two queries and instantiating the page's runs cost about 1.7 ms
+    per request, where running the queries costs 0.1 ms. Every value still goes
+    through the model fields' own converters, so it is what the ORM would give.
     """
     connection = connections[router.db_for_read(Run)]
     where, params = _runs_where(connection, project_id, states, tag, created_after)
@@ -55,31 +98,55 @@ def runs_page(
         cursor.execute(f"SELECT COUNT(*) FROM {_table(Run)} r WHERE {where}", params)  # noqa: S608
         (total,) = cursor.fetchone()
 
-    if wanted.after is not None:
-        # The rows after the cursor's row in the list's order (api.pagination).
-        last_created_at, last_id = wanted.after
-        created = connection.ops.adapt_datetimefield_value(last_created_at)
-        where += " AND (r.created_at < %s OR (r.created_at = %s AND r.id < %s))"
-        params += [created, created, Run._meta.pk.get_db_prep_value(last_id, connection)]  # type: ignore[union-attr]
-    offset, limit = pagination.window(wanted)
-    # The bug count as a correlated subquery (an index probe per row of the page),
-    # the build's name through the join: every column run_to_dict shows, nothing more.
-    sql = (
-        "SELECT r.id, r.name, r.state, r.result, r.build_id, r.tags, r.initiator,"  # noqa: S608
-        " r.created_at, r.started_at, r.finished_at, b.name AS build_name,"
-        f" (SELECT COUNT(*) FROM {_table(Bug)} g WHERE g.run_id = r.id) AS bug_count"
-        f" FROM {_table(Run)} r LEFT OUTER JOIN {_table(Build)} b ON b.id = r.build_id"
-        f" WHERE {where} ORDER BY r.created_at DESC, r.id DESC LIMIT %s OFFSET %s"
-    )
-    runs = list(Run.objects.db_manager(connection.alias).raw(sql, [*params, limit, offset]))
-    for run in runs:
-        # run_to_dict reads run.build: give it the id and name the query read.
-        run.build = (
-            Build.from_db(connection.alias, ["id", "name"], [run.build_id, run.build_name])  # type: ignore[attr-defined]
-            if run.build_id is not None
-            else None
+        if wanted.after is not None:
+            # The rows after the cursor's row in the list's order (api.pagination).
+            last_created_at, last_id = wanted.after
+            created = connection.ops.adapt_datetimefield_value(last_created_at)
+            where += " AND (r.created_at < %s OR (r.created_at = %s AND r.id < %s))"
+            params += [created, created, Run._meta.pk.get_db_prep_value(last_id, connection)]  # type: ignore[union-attr]
+        offset, limit = pagination.window(wanted)
+        converters = _converters(connection, Run, _RUN_COLUMNS)
+        columns = ", ".join(f"r.{column.target.column}" for column, _ in converters)
+        # The bug count as a correlated subquery (an index probe per row of the page).
+        cursor.execute(
+            f"SELECT {columns}, b.name,"  # noqa: S608
+            f" (SELECT COUNT(*) FROM {_table(Bug)} g WHERE g.run_id = r.id)"
+            f" FROM {_table(Run)} r LEFT OUTER JOIN {_table(Build)} b ON b.id = r.build_id"
+            f" WHERE {where} ORDER BY r.created_at DESC, r.id DESC LIMIT %s OFFSET %s",
+            [*params, limit, offset],
         )
+        rows = cursor.fetchall()
+
+    runs = []
+    for row in rows:
+        *values, build_id, build_name, bug_count = _convert(row, converters, connection)
+        build = BuildRef(build_id, build_name) if build_id is not None else None
+        runs.append(RunRow._make([*values, build, bug_count]))
     return pagination.page_of(runs, wanted, total=total, list_name="runs")
+
+
+def _converters(
+    connection: BaseDatabaseWrapper, model: type[Model], names: Iterable[str]
+) -> list[tuple[Col, list[Any]]]:
+    """Per column, the functions the ORM applies to a value read from the database
+    (SQLCompiler.get_converters): JSON text to objects, SQLite's datetimes to aware ones."""
+    converters = []
+    for name in names:
+        column = model._meta.get_field(name).get_col("r")  # type: ignore[union-attr]
+        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        converters.append((column, functions))
+    return converters
+
+
+def _convert(
+    row: tuple[Any, ...], converters: list[tuple[Col, list[Any]]], connection: BaseDatabaseWrapper
+) -> list[Any]:
+    """``row`` with the converters applied to its first columns (SQLCompiler.apply_converters)."""
+    values = list(row)
+    for index, (column, functions) in enumerate(converters):
+        for function in functions:
+            values[index] = function(values[index], column, connection)
+    return values
 
 
 def _runs_where(

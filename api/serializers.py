@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .models import Bug, Build, Run
+from .selectors import RunRow
 
 
 def timestamp(value: datetime | None) -> str | None:
@@ -19,7 +20,7 @@ def timestamp(value: datetime | None) -> str | None:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def run_to_dict(run: Run) -> dict[str, Any]:
+def run_to_dict(run: Run | RunRow) -> dict[str, Any]:
     """A run: ``completed_at`` is when it finished (completed, stopped or failed);
     ``duration_ms`` runs from start to finish and is null until both are known."""
     duration_ms = None
