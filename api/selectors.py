@@ -11,8 +11,9 @@ from typing import Any, NamedTuple
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Count, IntegerField, Model, OuterRef, QuerySet, Subquery
-from django.db.models.expressions import Col
 from django.db.models.functions import Coalesce
+
+from apikeys import rows
 
 from . import pagination
 from .models import Bug, Build, Run
@@ -105,8 +106,8 @@ def runs_page(
             where += " AND (r.created_at < %s OR (r.created_at = %s AND r.id < %s))"
             params += [created, created, Run._meta.pk.get_db_prep_value(last_id, connection)]  # type: ignore[union-attr]
         offset, limit = pagination.window(wanted)
-        converters = _converters(connection, Run, _RUN_COLUMNS)
-        columns = ", ".join(f"r.{column.target.column}" for column, _ in converters)
+        converters = rows.converters(connection, Run, _RUN_COLUMNS)
+        columns = ", ".join(f"r.{name}" for name in rows.column_names(converters))
         # The bug count as a correlated subquery (an index probe per row of the page).
         cursor.execute(
             f"SELECT {columns}, b.name,"  # noqa: S608
@@ -115,38 +116,14 @@ def runs_page(
             f" WHERE {where} ORDER BY r.created_at DESC, r.id DESC LIMIT %s OFFSET %s",
             [*params, limit, offset],
         )
-        rows = cursor.fetchall()
+        fetched = cursor.fetchall()
 
     runs = []
-    for row in rows:
-        *values, build_id, build_name, bug_count = _convert(row, converters, connection)
+    for row in fetched:
+        *values, build_id, build_name, bug_count = rows.convert(row, converters, connection)
         build = BuildRef(build_id, build_name) if build_id is not None else None
         runs.append(RunRow._make([*values, build, bug_count]))
     return pagination.page_of(runs, wanted, total=total, list_name="runs")
-
-
-def _converters(
-    connection: BaseDatabaseWrapper, model: type[Model], names: Iterable[str]
-) -> list[tuple[Col, list[Any]]]:
-    """Per column, the functions the ORM applies to a value read from the database
-    (SQLCompiler.get_converters): JSON text to objects, SQLite's datetimes to aware ones."""
-    converters = []
-    for name in names:
-        column = model._meta.get_field(name).get_col("r")  # type: ignore[union-attr]
-        functions = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        converters.append((column, functions))
-    return converters
-
-
-def _convert(
-    row: tuple[Any, ...], converters: list[tuple[Col, list[Any]]], connection: BaseDatabaseWrapper
-) -> list[Any]:
-    """``row`` with the converters applied to its first columns (SQLCompiler.apply_converters)."""
-    values = list(row)
-    for index, (column, functions) in enumerate(converters):
-        for function in functions:
-            values[index] = function(values[index], column, connection)
-    return values
 
 
 def _runs_where(
