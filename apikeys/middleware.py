@@ -183,12 +183,13 @@ def _check(request: HttpRequest) -> tuple[APIKey | None, str | None]:
     if access is not None and access[0] in (PUBLIC, SELF_AUTHENTICATED):
         return None, None
 
-    ip = _client_ip(request)
     block: ratelimit.Block | None = None
 
     def under_limit() -> bool:
+        # Asked only on the slow paths (no key, an unverified secret): an accepted
+        # request never parses the client's address for the rate limit.
         nonlocal block
-        block = ratelimit.blocked(ip)
+        block = ratelimit.blocked(_client_ip(request))
         return block is None
 
     raw = request.META.get(KEY_HEADER)
