@@ -150,7 +150,8 @@ def _runs_where(
             clauses.append("r.tags @> %s::jsonb")
             params.append(json.dumps([tag]))
         else:
-            # SQLite has no JSON containment operator; json_each reads the list's elements.
+            # SQLite, the other database this project runs on (.ci/run), has no JSON
+            # containment operator; json_each reads the list's elements.
             clauses.append("EXISTS (SELECT 1 FROM json_each(r.tags) WHERE json_each.value = %s)")
             params.append(tag)
     return " AND ".join(clauses), params
