@@ -279,6 +279,12 @@ def key_reactivate(*, key: APIKey, actor: Actor, now: datetime | None = None) ->
         raise PolicyError("An expired key cannot be reactivated; rotate it instead.")
     if key.is_active:
         return key
+    # A key made before the policy tightened must not come back around it: the
+    # successor that rotation makes gets an expiry within the policy.
+    try:
+        validate_expiry(key.project, key.expires_at, now=now)
+    except PolicyError as error:
+        raise PolicyError(f"{error} This key cannot be reactivated; rotate it instead.") from None
     key.is_active = True
     key.deactivated_at = None
     key.save(update_fields=["is_active", "deactivated_at"])

@@ -121,3 +121,16 @@ def test_rotation_with_grace_period_ends_the_old_key(project, make_key):
     assert successor.rotated_from_id == key.pk
     assert successor.permissions == key.permissions
     assert keys.parse(plaintext).key_id == successor.key_id
+
+
+def test_reactivation_is_refused_when_the_key_breaks_todays_policy(project, make_key):
+    key, _ = make_key(project)  # no expiry: allowed when it was made
+    services.key_deactivate(key=key, actor=ACTOR)
+    project.expiry_required = True
+    project.save()
+    with pytest.raises(services.PolicyError, match="rotate it instead"):
+        services.key_reactivate(key=key, actor=ACTOR)
+    key.refresh_from_db()
+    assert not key.is_active
+    successor, _ = services.key_rotate(key=key, actor=ACTOR)
+    assert successor.expires_at is not None and successor.is_active
