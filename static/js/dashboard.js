@@ -42,12 +42,23 @@
     });
   }
 
-  // Typing a date in the wizard's Expiration step picks "On a date".
+  // Typing a date in the wizard's Expiration step picks "On a date" and shows the
+  // resulting date, as the other choices do (the server checks it again on Next).
   function setupExpiryDate(input) {
-    input.addEventListener("input", function () {
+    var result = document.querySelector("[data-expiry-date-result]");
+    function show() {
+      if (!input.value) { if (result) result.textContent = ""; return; }
       var radio = document.querySelector("input[name=expiry][value=date]");
       if (radio) radio.checked = true;
-    });
+      if (!result) return;
+      var days = Math.ceil((Date.parse(input.value + "T00:00:00Z") - Date.now()) / 86400000);
+      if (isNaN(days)) { result.textContent = ""; return; }
+      result.textContent = days < 1
+        ? "That day has already begun: choose a later date."
+        : "expires " + input.value + " 00:00 UTC, in " + days + (days === 1 ? " day" : " days");
+    }
+    input.addEventListener("input", show);
+    input.addEventListener("change", show);
   }
 
   function init(root) {

@@ -254,3 +254,24 @@ def test_wizard_works_without_javascript(browser, live_server, admin, screenshot
     key = APIKey.objects.get(name="no js")
     expect(page.locator(f"#key-{key.key_id}")).to_have_class(re.compile("highlight"))
     context.close()
+
+
+def test_typing_an_expiry_date_picks_it_and_shows_the_resulting_date(
+    page, live_server, admin, screenshot
+):
+    log_in(page, live_server.url, "alice")
+    page.goto(f"{live_server.url}{LIST}new/")
+    page.get_by_label("Name").fill("dated key")
+    page.get_by_role("button", name="Next: Permissions").click()
+    page.get_by_label("Monitoring Dashboard", exact=True).check()
+    page.get_by_role("button", name="Next: Expiration").click()
+    day = (timezone.now() + timedelta(days=10)).date().isoformat()
+    page.get_by_label("Expiry date").fill(day)
+    expect(page.get_by_label("On a date", exact=True)).to_be_checked()
+    expect(page.locator("[data-expiry-date-result]")).to_have_text(
+        re.compile(rf"expires {day} 00:00 UTC, in (9|10) days")
+    )
+    screenshot(page)
+    page.get_by_role("button", name="Next: Review").click()
+    expect(page.get_by_role("heading", name="Step 4 of 4: Review and create")).to_be_visible()
+    assert day in page.content()
