@@ -150,24 +150,21 @@ def test_createapikey_expires_in_sets_the_expiry_from_now(project, value, delta)
     assert before + delta <= expires_at <= after + delta
 
 
-def test_createapikey_expires_at_without_time_zone_is_utc(project):
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [
+        ("2099-06-30T12:00:00", datetime(2099, 6, 30, 12, tzinfo=UTC)),  # no zone: UTC
+        ("2099-06-30T12:00:00+02:00", datetime(2099, 6, 30, 10, tzinfo=UTC)),  # offset honoured
+    ],
+)
+def test_createapikey_expires_at_is_read_as_utc_unless_it_names_an_offset(project, given, stored):
     _, out, _ = run(
         "createapikey", "--project", "acme", "--name", "k", "--preset", "ci-cd",
-        "--expires-at", "2099-06-30T12:00:00",
+        "--expires-at", given,
     )  # fmt: skip
     parsed = keys.parse(out.strip())
     assert parsed is not None
-    assert by_id(parsed.key_id).expires_at == datetime(2099, 6, 30, 12, tzinfo=UTC)
-
-
-def test_createapikey_expires_at_honours_an_explicit_offset(project):
-    _, out, _ = run(
-        "createapikey", "--project", "acme", "--name", "k", "--preset", "ci-cd",
-        "--expires-at", "2099-06-30T12:00:00+02:00",
-    )  # fmt: skip
-    parsed = keys.parse(out.strip())
-    assert parsed is not None
-    assert by_id(parsed.key_id).expires_at == datetime(2099, 6, 30, 10, tzinfo=UTC)
+    assert by_id(parsed.key_id).expires_at == stored
 
 
 def test_createapikey_records_the_cli_user_in_the_audit_log(project):
