@@ -40,4 +40,6 @@ def test_production_settings_pass_check_deploy():
 def test_production_refuses_to_start_without_a_secret_key():
     result = manage("check", DJANGO_DEBUG="0")
     assert result.returncode != 0
-    assert "Set DJANGO_SECRET_KEY" in result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "manage.py: error: Set DJANGO_SECRET_KEY (or DJANGO_DEBUG=1 on a developer's machine)."
+    ]

@@ -197,7 +197,8 @@ class Command(CLICommand):
         else:
             out("Try the API with a new key (printed once, on stdout):")
             out(
-                f"  export NUNU_API_KEY=$(python manage.py createapikey --project {DEMO_SLUG} "
+                "  export NUNU_API_KEY=$(DJANGO_DEBUG=1 .venv/bin/python manage.py createapikey "
+                f"--project {DEMO_SLUG} "
                 '--name "curl $(date +%s)" --preset monitoring --expires-in 7d)'
             )
         out(f'  curl -H "X-Api-Key: $NUNU_API_KEY" {API_URL}')
