@@ -287,3 +287,109 @@ def test_django_admin_shows_no_secret_and_a_read_only_audit_log(
     assert client.get("/admin/apikeys/auditevent/add/").status_code == 403
     assert client.post(f"/admin/apikeys/auditevent/{event.pk}/delete/").status_code == 403
     assert client.get(f"/admin/apikeys/auditevent/{event.pk}/change/").status_code == 200
+
+
+def row_htmx(key):
+    """What htmx sends from the key's row in the list: the row is the target."""
+    return {**HTMX, "HX-Target": f"key-{key.key_id}"}
+
+
+def test_list_rows_show_actions_to_admins_by_status(admin_client, project, make_key):
+    active = make_key(project, name="on")[0]
+    disabled = make_key(project, name="off")[0]
+    expired = make_key(project, name="gone")[0]
+    APIKey.objects.filter(pk=disabled.pk).update(is_active=False)
+    APIKey.objects.filter(pk=expired.pk).update(
+        is_active=False, expires_at=timezone.now() - timedelta(days=1)
+    )
+    page = admin_client.get(LIST).content.decode()
+    assert f'href="{detail_url(active, "deactivate")}"' in page
+    assert f'href="{detail_url(active, "reactivate")}"' not in page
+    assert f'href="{detail_url(disabled, "reactivate")}"' in page
+    assert f'href="{detail_url(disabled, "deactivate")}"' not in page
+    assert f'href="{detail_url(expired, "reactivate")}"' not in page
+    for key in (active, disabled, expired):
+        assert f'href="{detail_url(key, "delete")}"' in page
+        assert f'hx-target="#key-{key.key_id}"' in page
+
+
+def test_list_rows_show_no_actions_to_auditors(client, auditor_user, project, make_key):
+    key = make_key(project, name="watched")[0]
+    client.force_login(auditor_user)
+    page = client.get(LIST).content.decode()
+    assert "watched" in page
+    assert "data-row-action" not in page and detail_url(key, "delete") not in page
+    assert client.post(detail_url(key, "deactivate"), headers=row_htmx(key)).status_code == 403
+
+
+def test_row_action_opens_its_confirmation_in_a_row_below(admin_client, project, make_key):
+    key = make_key(project, name="rowhx")[0]
+    body = admin_client.get(detail_url(key, "deactivate"), headers=row_htmx(key)).content.decode()
+    assert "<html" not in body and body.lstrip().startswith(f'<tr id="confirm-{key.key_id}"')
+    assert f'hx-target="#key-{key.key_id}"' in body and 'hx-push-url="false"' in body
+    assert "Deactivate “rowhx”?" in body
+
+
+def test_row_deactivate_with_htmx_answers_the_row_with_its_new_status(
+    admin_client, project, make_key
+):
+    key = make_key(project, name="rowoff")[0]
+    response = admin_client.post(detail_url(key, "deactivate"), headers=row_htmx(key))
+    body = response.content.decode()
+    assert response.status_code == 200 and "<html" not in body
+    assert body.lstrip().startswith(f'<tr id="key-{key.key_id}"')
+    assert "status-disabled" in body and f'href="{detail_url(key, "reactivate")}"' in body
+    assert f'<tr id="confirm-{key.key_id}" hx-swap-oob="delete">' in body
+    assert 'hx-swap-oob="innerHTML:#row-status"' in body and "is deactivated" in body
+    assert 'id="key-summary"' in body and 'hx-swap-oob="true"' in body
+    assert '0</span> <span class="summary-label">active keys' in body
+    key.refresh_from_db()
+    assert not key.is_active
+
+
+def test_row_reactivate_with_htmx_answers_the_row_with_its_new_status(
+    admin_client, project, make_key
+):
+    key = make_key(project, name="rowon")[0]
+    APIKey.objects.filter(pk=key.pk).update(is_active=False)
+    response = admin_client.post(detail_url(key, "reactivate"), headers=row_htmx(key))
+    body = response.content.decode()
+    assert body.lstrip().startswith(f'<tr id="key-{key.key_id}"')
+    assert "status-active" in body and f'href="{detail_url(key, "deactivate")}"' in body
+    assert "is active again" in body
+    key.refresh_from_db()
+    assert key.is_active
+
+
+def test_row_delete_with_htmx_answers_no_row(admin_client, project, make_key):
+    key = make_key(project, name="rowgone")[0]
+    response = admin_client.post(detail_url(key, "delete"), headers=row_htmx(key))
+    body = response.content.decode()
+    assert response.status_code == 200 and "HX-Redirect" not in response
+    assert f'<tr id="key-{key.key_id}"' not in body
+    assert "is deleted" in body and f'<tr id="confirm-{key.key_id}" hx-swap-oob="delete">' in body
+    assert not APIKey.objects.filter(pk=key.pk).exists()
+
+
+def test_row_delete_of_a_recently_used_key_still_needs_its_name(admin_client, project, make_key):
+    key = make_key(project, name="rowbusy")[0]
+    APIKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now() - timedelta(days=1))
+    response = admin_client.post(
+        detail_url(key, "delete"), {"confirm_name": "nope"}, headers=row_htmx(key)
+    )
+    assert response["HX-Retarget"] == f"#confirm-{key.key_id}"
+    assert response["HX-Reswap"] == "outerHTML"
+    assert "type &#x27;rowbusy&#x27; to delete it" in response.content.decode()
+    assert APIKey.objects.filter(pk=key.pk).exists()
+    admin_client.post(detail_url(key, "delete"), {"confirm_name": "rowbusy"}, headers=row_htmx(key))
+    assert not APIKey.objects.filter(pk=key.pk).exists()
+
+
+def test_row_actions_without_javascript_still_redirect(admin_client, project, make_key):
+    key = make_key(project, name="plain")[0]
+    response = admin_client.post(detail_url(key, "deactivate"))
+    assert response.status_code == 302 and response["Location"] == detail_url(key)
+    response = admin_client.post(detail_url(key, "reactivate"))
+    assert response.status_code == 302 and response["Location"] == detail_url(key)
+    response = admin_client.post(detail_url(key, "delete"))
+    assert response.status_code == 302 and response["Location"] == LIST

@@ -3,6 +3,8 @@
 Each action works three ways: htmx loads a confirmation panel into the page
 and swaps the page's key section with the answer; without JavaScript the same
 links open a confirmation page whose form posts normally and redirects.
+From a row of the key list (htmx targets ``#key-<id>``) the confirmation opens
+in a row below it and the answer is the row itself, swapped in place.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ def _partial_wanted(request: HttpRequest) -> bool:
     return not htmx.history_restore_request and not htmx.boosted
 
 
+def _row_wanted(request: HttpRequest, key: APIKey) -> bool:
+    """Whether htmx asks from the key's row in the list (its id is the target)."""
+    htmx = getattr(request, "htmx", None)
+    return _partial_wanted(request) and htmx is not None and htmx.target == f"key-{key.key_id}"
+
+
 def _key_or_404(access: ProjectAccess, key_id: str) -> APIKey:
     try:
         return selectors.get_key(access.project, key_id)
@@ -49,6 +57,7 @@ def key_list(request: HttpRequest, access: ProjectAccess) -> HttpResponse:
         request,
         access,
         listing=listing,
+        summary=listing.summary,
         params=params,
         highlight=request.GET.get("highlight", ""),
         status_choices=selectors.STATUS_CHOICES,
@@ -121,12 +130,42 @@ def key_detail(request: HttpRequest, access: ProjectAccess, key_id: str) -> Http
 def _after_action(
     request: HttpRequest, access: ProjectAccess, key: APIKey, notice: str, *, error: bool = False
 ) -> HttpResponse:
-    """htmx: the key section again, with the notice in it; otherwise redirect with a message."""
+    """htmx: the key section (or the list row) again, with the notice in it; otherwise
+    redirect with a message."""
+    if _row_wanted(request, key):
+        return _after_row_action(request, access, key.key_id, notice, error=error)
     if _partial_wanted(request):
         context = _detail_context(request, access, key.key_id, notice=notice, notice_error=error)
         return render(request, "apikeys/key_detail.html#key-section", context)
     (messages.error if error else messages.success)(request, notice)
     return redirect("apikeys:key-detail", slug=access.project.slug, key_id=key.key_id)
+
+
+def _after_row_action(
+    request: HttpRequest,
+    access: ProjectAccess,
+    key_id: str,
+    notice: str,
+    *,
+    error: bool = False,
+    deleted: bool = False,
+) -> HttpResponse:
+    """The key's list row again (nothing after a delete), its confirmation row removed,
+    the notice for the live region and the summary counts, out of band."""
+    now = timezone.now()
+    context = project_context(
+        request,
+        access,
+        row=None if deleted else selectors.key_row(access.project, key_id, now=now),
+        key_id=key_id,
+        summary=selectors.key_summary(access.project, now=now),
+        oob_summary=True,
+        notice=notice,
+        notice_error=error,
+        # Focus stays on the row; with the row gone, on the message saying so.
+        swap_focus="status" if deleted else "row",
+    )
+    return render(request, "apikeys/key_list.html#row-response", context)
 
 
 def _confirm(
@@ -137,10 +176,13 @@ def _confirm(
     action: str,
     form: DeleteKeyForm | None = None,
 ) -> HttpResponse:
+    context = project_context(request, access, key=key, action=action, form=form)
+    if _row_wanted(request, key):
+        context["hx_target"] = f"#key-{key.key_id}"
+        return render(request, "apikeys/key_list.html#confirm-row", context)
     template = "apikeys/key_confirm.html"
     if _partial_wanted(request):
         template += "#confirm-panel"
-    context = project_context(request, access, key=key, action=action, form=form)
     return render(request, template, context)
 
 
@@ -182,10 +224,16 @@ def key_delete(request: HttpRequest, access: ProjectAccess, key_id: str) -> Http
         return _confirm(request, access, key, action="delete", form=form)
     form = DeleteKeyForm(request.POST, key=key, require_name=require_name)
     if not form.is_valid():
-        return _form_errors(_confirm(request, access, key, action="delete", form=form), request)
-    name = key.name
+        response = _confirm(request, access, key, action="delete", form=form)
+        if _row_wanted(request, key):
+            return reswap(retarget(response, f"#confirm-{key.key_id}"), "outerHTML")
+        return _form_errors(response, request)
+    name, key_id, from_row = key.name, key.key_id, _row_wanted(request, key)
     services.key_delete(key=key, actor=services.Actor.from_request(request))
-    messages.success(request, f"Key “{name}” is deleted; the API refuses it from now on.")
+    notice = f"Key “{name}” is deleted; the API refuses it from now on."
+    if from_row:
+        return _after_row_action(request, access, key_id, notice, deleted=True)
+    messages.success(request, notice)
     list_url = reverse("apikeys:key-list", kwargs={"slug": access.project.slug})
     if _partial_wanted(request):
         return HttpResponseClientRedirect(list_url)

@@ -89,9 +89,27 @@
     }
   });
 
+  // A row action of the key list opens its confirmation in a row below the key's row:
+  // one at a time per key, so a second click replaces the first confirmation.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var source = event.detail.requestConfig && event.detail.requestConfig.elt;
+    var id = source && source.getAttribute && source.getAttribute("data-row-action");
+    var open = id && document.getElementById(id);
+    if (open) open.remove();
+  });
+
   // "Cancel" in a panel loaded by htmx just closes the panel.
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("[data-dismiss-panel]");
+    var confirmRow = link && link.closest("tr.confirm-row");
+    if (confirmRow) {
+      event.preventDefault();
+      var keyRow = confirmRow.previousElementSibling;
+      confirmRow.remove();
+      var action = keyRow && keyRow.querySelector("[data-row-action]");
+      if (action) action.focus();
+      return;
+    }
     var panel = link && link.closest("#action-panel");
     if (!panel) return;
     event.preventDefault();
