@@ -209,6 +209,47 @@ def test_deactivate_in_the_browser_refuses_the_next_api_request(
     assert (status, body["code"]) == (403, "DISABLED_API_KEY")
 
 
+def test_deactivate_from_the_list_row_swaps_the_row_and_refuses_the_key(
+    page, live_server, admin, project, make_key, screenshot
+):
+    make_key(project, (OPERATE_RUNS,), name="stays on")
+    key, plaintext = services.key_create(
+        project=project, name="row switch", permissions=[READ_RUNS], actor=services.Actor.cli()
+    )
+    assert call_api(live_server.url, plaintext)[0] == 200
+    log_in(page, live_server.url, "alice")
+    page.goto(f"{live_server.url}{LIST}")
+    row = page.locator(f"#key-{key.key_id}")
+    row.get_by_role("link", name="Deactivate “row switch”").click()
+    expect(page.get_by_role("heading", name="Deactivate “row switch”?")).to_be_focused()
+    expect(page.locator(f"#confirm-{key.key_id}")).to_be_visible()
+    screenshot(page, "-confirm")
+    page.get_by_role("button", name="Yes, deactivate it").click()
+    expect(row.locator(".status")).to_have_text("Disabled")
+    expect(page.locator(f"#confirm-{key.key_id}")).to_have_count(0)
+    expect(page.locator("#row-status")).to_contain_text("“row switch” is deactivated")
+    expect(row.get_by_role("link", name="row switch", exact=True)).to_be_focused()
+    expect(row.get_by_role("link", name="Reactivate “row switch”")).to_be_visible()
+    expect(page.locator("#key-summary .summary-number").first).to_have_text("1")
+    assert page.url.endswith(LIST)  # a row action pushes no URL
+    screenshot(page)
+    status, body = call_api(live_server.url, plaintext)
+    assert (status, body["code"]) == (403, "DISABLED_API_KEY")
+
+    # On a phone the row is a card; delete asks for the name (the key was just used).
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "-390")
+    row.get_by_role("link", name="Delete “row switch”").click()
+    expect(page.get_by_role("heading", name="Delete “row switch”?")).to_be_focused()
+    page.get_by_label("Type row switch to confirm").fill("row switch")
+    screenshot(page, "-390-delete")
+    page.get_by_role("button", name="Yes, delete it").click()
+    expect(row).to_have_count(0)
+    expect(page.locator("#row-status")).to_contain_text("“row switch” is deleted")
+    expect(page.locator("#row-status .messagelist")).to_be_focused()
+    assert not APIKey.objects.filter(pk=key.pk).exists()
+
+
 def test_auditor_sees_no_actions(page, live_server, project, make_user, make_key, screenshot):
     make_user("audrey", project=project, role="auditor")
     key = make_key(project, name="read only")[0]
