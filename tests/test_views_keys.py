@@ -393,3 +393,10 @@ def test_row_actions_without_javascript_still_redirect(admin_client, project, ma
     assert response.status_code == 302 and response["Location"] == detail_url(key)
     response = admin_client.post(detail_url(key, "delete"))
     assert response.status_code == 302 and response["Location"] == LIST
+
+
+def test_summary_counts_read_as_words(admin_client, project, make_key):
+    make_key(project, name="only one")
+    page = admin_client.get(LIST).content.decode()
+    assert '1</span> <span class="summary-label">active key</span>' in page
+    assert '0</span> <span class="summary-label">stale keys <span' in page

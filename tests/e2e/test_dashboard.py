@@ -122,6 +122,21 @@ def test_pages_are_readable_in_dark_mode(
     context.close()
 
 
+@pytest.mark.parametrize("width", [1280, 390])
+def test_pages_fit_the_screen_without_sideways_scrolling(
+    browser, live_server, admin, make_key, project, screenshot, width
+):
+    key, _ = make_key(project, (READ_RUNS, OPERATE_RUNS, MANAGE_BUILD_STORAGE), name="wide one")
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    log_in(page, live_server.url, "alice")
+    for path in (LIST, f"{LIST}{key.key_id}/", f"{LIST}new/"):
+        page.goto(f"{live_server.url}{path}")
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, path
+    screenshot(page, f"-{width}")
+    context.close()
+
+
 def test_copy_button_puts_the_key_on_the_clipboard(browser, live_server, admin, screenshot):
     context = browser.new_context(
         permissions=["clipboard-read", "clipboard-write"],
