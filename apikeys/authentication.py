@@ -22,7 +22,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import connections, router
 
-from . import keys, rows
+from . import keys, rows, services
 from .models import APIKey
 
 logger = logging.getLogger("apikeys.security")
@@ -94,14 +94,6 @@ def _key_by_id(key_id: str) -> APIKey | None:
     return APIKey.from_db(alias, GUARD_FIELDS, values)
 
 
-def _hasher() -> keys.KeyHasher:
-    return keys.KeyHasher(
-        memory_cost=settings.APIKEYS_ARGON2_MEMORY_KIB,
-        time_cost=settings.APIKEYS_ARGON2_TIME_COST,
-        parallelism=settings.APIKEYS_ARGON2_PARALLELISM,
-    )
-
-
 def authenticate(raw: str, *, may_verify: Callable[[], bool] = lambda: True) -> APIKey | None:
     """The key ``raw`` names if its secret is right; None for anything else.
 
@@ -129,7 +121,7 @@ def authenticate(raw: str, *, may_verify: Callable[[], bool] = lambda: True) -> 
 
     if not may_verify():
         return None
-    hasher = _hasher()
+    hasher = services.hasher()  # the parameters keys are created with today
     if not hasher.verify(key.hashed_secret, parsed.secret):
         return None
     if hasher.needs_rehash(key.hashed_secret):
