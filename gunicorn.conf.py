@@ -15,6 +15,6 @@ max_requests_jitter = 50 if max_requests else 0
 
 def worker_exit(server, worker):
     """Write the usage counts this worker still holds in memory."""
-    from apikeys.usage import flush_all
+    from apikeys.guard.usage import flush_all
 
     flush_all()

@@ -13,11 +13,10 @@ from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Count, IntegerField, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
+from api import pagination
+from api.models import Bug, Build, Run
+from api.pagination import Page, PageRequest
 from apikeys import rows
-
-from . import pagination
-from .models import Bug, Build, Run
-from .pagination import Page, PageRequest
 
 
 def _with_bug_count(runs: QuerySet[Run]) -> QuerySet[Run]:

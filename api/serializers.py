@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from .models import Bug, Build, Run
-from .selectors import RunRow
+from api.models import Bug, Build, Run
+from api.selectors import RunRow
 
 
 def timestamp(value: datetime | None) -> str | None:

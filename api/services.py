@@ -14,8 +14,8 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Build, Run
-from .storage import remove_build_files
+from api.models import Build, Run
+from api.storage import remove_build_files
 
 logger = logging.getLogger("api.services")
 

@@ -31,8 +31,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from . import signing
-from .models import Build
+from api import signing
+from api.models import Build
 
 logger = logging.getLogger("api.storage")
 

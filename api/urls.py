@@ -8,8 +8,7 @@ Fixed paths (``runs/stop``, ``builds/upload…``) come before the id routes.
 
 from django.urls import path
 
-from . import openapi, uploads
-from .views import builds, runs
+from api.views import builds, openapi, runs, uploads
 
 app_name = "api"
 

@@ -12,7 +12,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from .models import (
+from apikeys.models import (
     APIKey,
     APIKeyDailyUsage,
     APIKeyPermissionUsage,

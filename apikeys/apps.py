@@ -7,4 +7,4 @@ class APIKeysConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from . import checks  # noqa: F401  (registers the system check)
+        from apikeys import checks  # noqa: F401  (registers the system check)

@@ -13,7 +13,7 @@ from typing import Any
 from django.core.checks import Error, Tags, register
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from .decorators import access_of
+from apikeys.decorators import access_of
 
 API_ROUTE_PREFIX = "api/"
 

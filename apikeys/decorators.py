@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .permissions import PERMISSIONS
+from apikeys.permissions import PERMISSIONS
 
 View = TypeVar("View", bound=Callable[..., Any])
 

@@ -48,13 +48,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 
-from . import ratelimit, usage
-from .authentication import authenticate
-from .clientip import client_ip
-from .decorators import PUBLIC, SELF_AUTHENTICATED, access_of, permission_for_method
-from .errors import REQUEST_ID_HEADER, json_error
-from .models import APIKey
-from .permissions import PERMISSION_CODES
+from apikeys.decorators import PUBLIC, SELF_AUTHENTICATED, access_of, permission_for_method
+from apikeys.guard import ratelimit, usage
+from apikeys.guard.authentication import authenticate
+from apikeys.guard.clientip import client_ip
+from apikeys.guard.errors import REQUEST_ID_HEADER, json_error
+from apikeys.models import APIKey
+from apikeys.permissions import PERMISSION_CODES
 
 request_log = logging.getLogger("apikeys.requests")
 security_log = logging.getLogger("apikeys.security")

@@ -13,8 +13,8 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from . import keys
-from .permissions import PERMISSIONS
+from apikeys import keys
+from apikeys.permissions import PERMISSIONS
 
 EXPIRES_SOON_DAYS = 7
 
@@ -91,7 +91,7 @@ class APIKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     deactivated_at = models.DateTimeField(null=True, blank=True)
-    # Written by the guard's usage tracking (apikeys.usage), never by a request directly.
+    # Written by the guard's usage tracking (apikeys.guard.usage), never by a request directly.
     first_used_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     last_used_ip = models.GenericIPAddressField(null=True, blank=True)

@@ -19,18 +19,16 @@ from django.db.models import Count, F, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from . import keys
-from .access import ProjectAccess
-from .models import (
+from apikeys import keys
+from apikeys.models import (
     EXPIRES_SOON_DAYS,
     APIKey,
     APIKeyDailyUsage,
     APIKeyPermissionUsage,
     APIKeyRefusal,
-    Membership,
     Project,
 )
-from .permissions import PERMISSIONS, Permission
+from apikeys.permissions import PERMISSIONS, Permission
 
 PAGE_SIZE = 50
 RECENT_USE_DAYS = 7  # deleting a key used this recently needs its name typed
@@ -56,22 +54,6 @@ SORT_FIELDS = {
     "expires": "expires_at",
 }
 DEFAULT_SORT = "-created"
-
-
-# --- Projects ---------------------------------------------------------------
-
-
-def user_projects(user: Any) -> list[ProjectAccess]:
-    """The projects a user may open, with the role they act with there (one query)."""
-    if not getattr(user, "is_authenticated", False):
-        return []
-    if user.is_superuser:
-        return [ProjectAccess(project=p, role=Membership.Role.ADMIN) for p in Project.objects.all()]
-    memberships = Membership.objects.filter(user=user).select_related("project")
-    return sorted(
-        (ProjectAccess(project=m.project, role=m.role) for m in memberships),
-        key=lambda access: access.project.name.lower(),
-    )
 
 
 # --- The conditions behind statuses and flags -----------------------------

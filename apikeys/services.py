@@ -17,10 +17,10 @@ from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from . import keys
-from .clientip import client_ip
-from .models import APIKey, AuditEvent, Membership, Project
-from .permissions import normalize
+from apikeys import keys
+from apikeys.guard.clientip import client_ip
+from apikeys.models import APIKey, AuditEvent, Membership, Project
+from apikeys.permissions import normalize
 
 _ID_ATTEMPTS = 5
 MAX_NAME_LENGTH = 100

@@ -2,7 +2,7 @@
 
 from django.urls import path, register_converter
 
-from . import views
+from apikeys.dashboard import views
 
 
 class KeyIdConverter:
@@ -38,7 +38,7 @@ urlpatterns = [
 ]
 
 # Issue 5: rotation, audit log, security review, settings (policy and members).
-from .views import audit, policy, rotation, security  # noqa: E402
+from apikeys.dashboard.views import audit, policy, rotation, security  # noqa: E402
 
 
 class ExportFormatConverter(KeyIdConverter):

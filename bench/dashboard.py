@@ -63,7 +63,7 @@ def measure(  # type: ignore[no-untyped-def]
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
-    from . import servers
+    from bench import servers
 
     url = list_url(slug)
     if url is None:

@@ -22,7 +22,7 @@ def _fresh_process_state(settings):
 
     cache.clear()
     try:
-        from apikeys import usage
+        from apikeys.guard import usage
 
         reset = getattr(usage, "reset_for_tests", None)
         if reset is not None:
@@ -45,8 +45,7 @@ def _no_secret_at_rest(request, monkeypatch):
     import logging
 
     from apikeys import keys
-
-    from .secrets_at_rest import RecordingHandler, leaks
+    from tests.secrets_at_rest import RecordingHandler, leaks
 
     request.getfixturevalue("_django_db_helper")  # torn down after this fixture
     generated: list[str] = []

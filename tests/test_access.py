@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.test import RequestFactory
 
-from apikeys.access import project_access, project_admin_required, project_member_required
+from apikeys.dashboard.access import project_access, project_admin_required, project_member_required
 
 pytestmark = pytest.mark.django_db
 

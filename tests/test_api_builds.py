@@ -12,8 +12,7 @@ from django.core.files.storage import storages
 
 from api.models import Build, Run
 from apikeys.permissions import MANAGE_BUILD_STORAGE
-
-from .api_factories import BASE_TIME, make_build, make_run
+from tests.api_factories import BASE_TIME, make_build, make_run
 
 BUILDS = "/api/v1/builds"
 

@@ -13,8 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from apikeys.permissions import PERMISSION_CODES
-
-from .api_factories import make_build, make_run
+from tests.api_factories import make_build, make_run
 
 
 @pytest.fixture

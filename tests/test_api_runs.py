@@ -12,8 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from api.models import Run
 from apikeys.permissions import OPERATE_RUNS, READ_RUNS
-
-from .api_factories import BASE_TIME, make_bug, make_build, make_run, make_runs
+from tests.api_factories import BASE_TIME, make_bug, make_build, make_run, make_runs
 
 RUNS = "/api/v1/runs"
 

@@ -11,9 +11,10 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.http import StreamingHttpResponse
 
-from apikeys import audit_export, services
+from apikeys import services
 from apikeys.models import AppendOnlyError, AuditEvent
 from apikeys.permissions import READ_RUNS
+from apikeys.reports import exports as audit_export
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 ACTOR = services.Actor.cli("test")
@@ -270,7 +271,7 @@ def test_page_export_links_keep_the_filters(client, project, admin_user):
 
 
 def test_changes_read_as_before_and_after_with_times_in_utc():
-    from apikeys.views.audit import describe_changes
+    from apikeys.dashboard.views.audit import describe_changes
 
     assert describe_changes(
         {

@@ -1,4 +1,4 @@
-"""The hot path (apikeys.authentication): argon2 once per key per process, one query."""
+"""The hot path (apikeys.guard.authentication): argon2 once per key per process, one query."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
-from apikeys import authentication, keys, services
+from apikeys import keys, services
+from apikeys.guard import authentication
 from apikeys.models import APIKey
 from apikeys.permissions import READ_RUNS
 

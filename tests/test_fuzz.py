@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from api.openapi import document
+from api.views.openapi import document
 from apikeys.permissions import PERMISSION_CODES
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))

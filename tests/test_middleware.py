@@ -349,7 +349,7 @@ def test_with_the_guard_switched_off_for_the_benchmark_views_see_a_stand_in_key(
 def test_the_client_ip_trusts_only_the_configured_proxies(
     settings, rf, proxies, forwarded, remote, expected
 ):
-    from apikeys.clientip import client_ip
+    from apikeys.guard.clientip import client_ip
 
     settings.APIKEYS_TRUSTED_PROXY_COUNT = proxies
     request = rf.get("/api/v1/read", HTTP_X_FORWARDED_FOR=forwarded, REMOTE_ADDR=remote)

@@ -1,4 +1,4 @@
-"""The OpenAPI document (api.openapi) says exactly what the API serves, and who may call it."""
+"""The OpenAPI document (api.views.openapi) says exactly what the API serves and who may call it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from openapi_spec_validator import validate
 
-from api.openapi import ERROR_CODES, document
+from api.views.openapi import ERROR_CODES, document
 from apikeys.decorators import SELF_AUTHENTICATED, access_of, permission_for_method
 from apikeys.permissions import PERMISSION_CODES, PERMISSIONS
 

@@ -18,8 +18,7 @@ from django.urls import Resolver404, resolve
 from api.models import Build, Run
 from apikeys.decorators import BY_METHOD, PERMISSION, access_of, permission_for_method
 from apikeys.permissions import PERMISSION_CODES, PERMISSIONS
-
-from .api_factories import make_build, make_run
+from tests.api_factories import make_build, make_run
 
 ENDPOINTS = [
     (code, *endpoint.split(" ", 1))

@@ -1,10 +1,10 @@
-"""Failed attempts per client IP (apikeys.ratelimit), counted in the shared cache."""
+"""Failed attempts per client IP (apikeys.guard.ratelimit), counted in the shared cache."""
 
 from __future__ import annotations
 
 import pytest
 
-from apikeys import ratelimit
+from apikeys.guard import ratelimit
 
 
 @pytest.fixture

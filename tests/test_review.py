@@ -1,4 +1,4 @@
-"""apikeys.review: each finding of the security review, built from fixed times."""
+"""apikeys.reports.review: each finding of the security review, built from fixed times."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from apikeys import review, services
+from apikeys import services
 from apikeys.models import APIKey, APIKeyPermissionUsage, APIKeyRefusal, Membership
 from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
-from apikeys.review import Severity
+from apikeys.reports import review
+from apikeys.reports.review import Severity
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 ACTOR = services.Actor.cli("test")

@@ -1,5 +1,5 @@
 """Rotation: the service (with and without grace, under the policy) and the transition
-state that confirms it from usage (apikeys.transition), built from fixed times."""
+state that confirms it from usage (apikeys.reports.transition), built from fixed times."""
 
 from __future__ import annotations
 
@@ -7,9 +7,10 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from apikeys import services, transition
+from apikeys import services
 from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyRefusal, AuditEvent
 from apikeys.permissions import OPERATE_RUNS, READ_RUNS
+from apikeys.reports import transition
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
 ACTOR = services.Actor.cli("test")
@@ -285,7 +286,7 @@ def test_resubmitting_the_rotate_form_rotates_once_and_shows_no_secret(admin_cli
 def test_rotate_refused_by_policy_says_which_policy(admin_client, old, project):
     project.max_key_lifetime_days = 30
     project.save()
-    from apikeys.views import rotation
+    from apikeys.dashboard.views import rotation
 
     def refuse(**kwargs):
         raise services.PolicyError("Project policy: keys may live at most 30 days.")

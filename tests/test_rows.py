@@ -8,7 +8,7 @@ from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
 from apikeys import rows
-from apikeys.authentication import GUARD_FIELDS, _key_by_id
+from apikeys.guard.authentication import GUARD_FIELDS, _key_by_id
 from apikeys.models import APIKey
 from apikeys.permissions import READ_RUNS
 

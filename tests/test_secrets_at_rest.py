@@ -10,8 +10,7 @@ from django.contrib.sessions.backends.db import SessionStore
 from django.core.cache import cache
 
 from apikeys.models import APIKey
-
-from .secrets_at_rest import leaks
+from tests.secrets_at_rest import leaks
 
 
 def test_a_clean_database_has_no_leaks(project, make_key, api):

@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from apikeys import selectors
+from apikeys.dashboard.access import user_projects
 from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyPermissionUsage, APIKeyRefusal
 from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 from apikeys.selectors import KeyListParams
@@ -200,5 +201,5 @@ def test_user_projects_lists_roles(project, other_project, admin_user):
     from apikeys.models import Membership
 
     Membership.objects.create(project=other_project, user=admin_user, role="auditor")
-    roles = {a.project.slug: a.role for a in selectors.user_projects(admin_user)}
+    roles = {a.project.slug: a.role for a in user_projects(admin_user)}
     assert roles == {"acme": "admin", "other": "auditor"}

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from apikeys.templatetags.dashboard import evidence, label, reltime, utc
+from apikeys.dashboard.templatetags.dashboard import evidence, label, reltime, utc
 
 
 def test_reltime_shows_relative_text_and_the_exact_time_on_hover():

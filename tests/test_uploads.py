@@ -1,4 +1,4 @@
-"""The upload protocol (api.uploads), the same tests on local storage and on moto's S3."""
+"""The upload protocol (api.views.uploads), the same tests on local storage and on moto's S3."""
 
 from __future__ import annotations
 

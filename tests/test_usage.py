@@ -1,4 +1,4 @@
-"""Usage tracking (apikeys.usage): written at once on first use, then once per window."""
+"""Usage tracking (apikeys.guard.usage): written at once on first use, then once per window."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from apikeys import services, usage
+from apikeys import services
+from apikeys.guard import usage
 from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyPermissionUsage, APIKeyRefusal
 from apikeys.permissions import OPERATE_RUNS, READ_RUNS
 
@@ -134,7 +135,7 @@ def test_first_use_is_recorded_once_and_never_moves(project, make_key, api, monk
 
     from django.utils import timezone
 
-    from apikeys import usage as usage_module
+    from apikeys.guard import usage as usage_module
     from apikeys.permissions import READ_RUNS as READ
 
     start = timezone.now()

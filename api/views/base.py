@@ -17,7 +17,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.dateparse import parse_date, parse_datetime
 
-from apikeys.errors import json_error, not_found, validation_error
+from apikeys.guard.errors import json_error, not_found, validation_error
 
 __all__ = [
     "BadBody",

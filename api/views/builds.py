@@ -13,15 +13,11 @@ from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
 
-from apikeys.decorators import require_permission
-from apikeys.errors import json_error
-from apikeys.permissions import MANAGE_BUILD_STORAGE
-
-from .. import selectors, services
-from ..models import Build
-from ..pagination import PaginationError, paginate, parse_page_request
-from ..serializers import build_to_dict
-from .base import (
+from api import selectors, services
+from api.models import Build
+from api.pagination import PaginationError, paginate, parse_page_request
+from api.serializers import build_to_dict
+from api.views.base import (
     is_read,
     method_not_allowed,
     not_found,
@@ -30,6 +26,9 @@ from .base import (
     project_id_of,
     validation_error,
 )
+from apikeys.decorators import require_permission
+from apikeys.guard.errors import json_error
+from apikeys.permissions import MANAGE_BUILD_STORAGE
 
 STATUSES = tuple(Build.Status.values)
 

@@ -36,14 +36,11 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 
-from apikeys.decorators import require_permission, require_permissions_by_method
-from apikeys.permissions import OPERATE_RUNS, READ_RUNS
-
-from .. import selectors, services
-from ..models import Build, Run
-from ..pagination import PaginationError, parse_page_request, single_page
-from ..serializers import bug_to_dict, run_to_dict
-from .base import (
+from api import selectors, services
+from api.models import Build, Run
+from api.pagination import PaginationError, parse_page_request, single_page
+from api.serializers import bug_to_dict, run_to_dict
+from api.views.base import (
     BadBody,
     is_read,
     json_body,
@@ -57,6 +54,8 @@ from .base import (
     text_problem,
     validation_error,
 )
+from apikeys.decorators import require_permission, require_permissions_by_method
+from apikeys.permissions import OPERATE_RUNS, READ_RUNS
 
 MAX_NAME_LENGTH = Run._meta.get_field("name").max_length or 200
 MAX_TAGS = 50

@@ -1,19 +1,6 @@
-"""``{% key_transition key as transition %}``: the rotation state on the key's page.
+"""`{% load rotation %}`: registered here for Django's tag discovery, written in
+:mod:`apikeys.dashboard.templatetags.rotation`."""
 
-The key page's view belongs to the dashboard; the rotation panel it includes
-asks for its own state here, so the panel needs nothing from that view.
-"""
+from apikeys.dashboard.templatetags.rotation import register
 
-from __future__ import annotations
-
-from django import template
-
-from ..models import APIKey
-from ..transition import Transition, transition
-
-register = template.Library()
-
-
-@register.simple_tag
-def key_transition(key: APIKey) -> Transition | None:
-    return transition(key)
+__all__ = ["register"]

@@ -12,8 +12,7 @@ from playwright.sync_api import expect
 from apikeys import keys, services
 from apikeys.models import APIKey
 from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, PRESETS, READ_RUNS
-
-from .conftest import call_api, log_in
+from tests.e2e.conftest import call_api, log_in
 
 pytestmark = pytest.mark.e2e
 

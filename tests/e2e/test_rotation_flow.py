@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from apikeys import services, usage
+from apikeys import services
+from apikeys.guard import usage
 from apikeys.models import APIKey
 from apikeys.permissions import READ_RUNS
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from api.models import Bug, Build, Run
 from apikeys import services
-from apikeys.cli import Command as CLICommand
+from apikeys.management.base import Command as CLICommand
 from apikeys.models import (
     APIKey,
     APIKeyDailyUsage,

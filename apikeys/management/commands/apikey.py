@@ -15,7 +15,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from apikeys import services
-from apikeys.cli import (
+from apikeys.management.base import (
     EXIT_CODES_HELP,
     BadInput,
     NotFound,
@@ -24,12 +24,16 @@ from apikeys.cli import (
     iso_utc,
     key_id,
 )
-from apikeys.cli import (
+from apikeys.management.base import (
     Command as CLICommand,
 )
+from apikeys.management.commands.createapikey import (
+    add_expiry_arguments,
+    expiring,
+    expiry_from,
+    project_from,
+)
 from apikeys.models import APIKey
-
-from .createapikey import add_expiry_arguments, expiring, expiry_from, project_from
 
 ID_HELP = "the key's 12-character id, as `apikey list` shows it"
 

@@ -1,7 +1,7 @@
 """python manage.py audit_keys --project SLUG [--format table|json|csv] [--fail-on SEVERITY]
 
 The security review for CI: the same findings as the review page
-(apikeys.review.findings), printed on stdout. With --fail-on, the exit status
+(apikeys.reports.review.findings), printed on stdout. With --fail-on, the exit status
 is 1 when a finding at or above that severity exists, so a pipeline can stop
 on it; bad input exits 2 with one line on stderr.
 """
@@ -13,11 +13,11 @@ from typing import Any
 
 from django.core.management.base import CommandError
 
-from apikeys import review
-from apikeys.audit_export import csv_lines
-from apikeys.cli import BadInput, iso_datetime
-from apikeys.cli import Command as CLICommand
+from apikeys.management.base import BadInput, iso_datetime
+from apikeys.management.base import Command as CLICommand
 from apikeys.models import Project
+from apikeys.reports import review
+from apikeys.reports.exports import csv_lines
 
 EXIT_FINDINGS = 1
 TABLE_COLUMNS = ("severity", "code", "key_id", "key_name", "title", "recommendation")

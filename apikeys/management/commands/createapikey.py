@@ -12,7 +12,7 @@ from typing import Any
 from django.utils import timezone
 
 from apikeys import services
-from apikeys.cli import (
+from apikeys.management.base import (
     BadInput,
     NotFound,
     cli_actor,
@@ -20,7 +20,7 @@ from apikeys.cli import (
     iso_datetime,
     iso_utc,
 )
-from apikeys.cli import (
+from apikeys.management.base import (
     Command as CLICommand,
 )
 from apikeys.models import APIKey, Project

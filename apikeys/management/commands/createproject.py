@@ -10,8 +10,8 @@ from django.core.validators import validate_slug
 from django.db import transaction
 
 from apikeys import services
-from apikeys.cli import BadInput, NotFound, cli_actor
-from apikeys.cli import Command as CLICommand
+from apikeys.management.base import BadInput, NotFound, cli_actor
+from apikeys.management.base import Command as CLICommand
 from apikeys.models import Membership, Project
 
 SLUG_MAX_LENGTH = Project._meta.get_field("slug").max_length or 50

@@ -19,8 +19,8 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
-from apikeys.cli import BadInput, iso_datetime
-from apikeys.cli import Command as CLICommand
+from apikeys.management.base import BadInput, iso_datetime
+from apikeys.management.base import Command as CLICommand
 from apikeys.models import APIKey, ExpiryNotice, Membership, Project
 
 MAX_DAYS = 365

@@ -31,8 +31,8 @@ from django.core.management.base import (
 )
 from django.db import DatabaseError, connections
 
-from . import keys
-from .services import Actor
+from apikeys import keys
+from apikeys.services import Actor
 
 EXIT_NOT_FOUND = 1
 EXIT_BAD_INPUT = 2

@@ -1,7 +1,7 @@
 """The security review page and its evidence exports (findings, access review).
 
 The page, these exports and ``manage.py audit_keys`` all read
-apikeys.review, so what a reviewer sees, files and fails CI on is the same.
+apikeys.reports.review, so what a reviewer sees, files and fails CI on is the same.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from .. import review
-from ..access import ProjectAccess, project_member_required
-from ..audit_export import csv_lines, streamed
-from .projects import project_context
+from apikeys.dashboard.access import ProjectAccess, project_member_required
+from apikeys.dashboard.views.projects import project_context
+from apikeys.reports import review
+from apikeys.reports.exports import csv_lines, streamed
 
 REPORTS = ("findings", "access-review")
 

@@ -26,8 +26,8 @@ from datetime import date, datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from .models import APIKey, APIKeyDailyUsage, APIKeyRefusal
-from .review import REVOKED_CODES, stopped_at
+from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyRefusal
+from apikeys.reports.review import REVOKED_CODES, stopped_at
 
 CHART_DAYS = 30
 

@@ -18,10 +18,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
-from .. import selectors, services
-from ..access import ProjectAccess, project_admin_required
-from ..models import APIKey
-from .projects import project_context
+from apikeys import selectors, services
+from apikeys.dashboard.access import ProjectAccess, project_admin_required
+from apikeys.dashboard.views.projects import project_context
+from apikeys.models import APIKey
 
 TOKEN_TTL = 60 * 60 * 24
 

@@ -29,16 +29,16 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from .. import services
-from ..access import ProjectAccess, project_admin_required
-from ..forms import (
+from apikeys import services
+from apikeys.dashboard.access import ProjectAccess, project_admin_required
+from apikeys.dashboard.forms import (
     EXPIRY_DATE,
     DetailsForm,
     ExpirationForm,
     PermissionsForm,
 )
-from ..permissions import PERMISSIONS, PRESETS
-from .projects import project_context
+from apikeys.dashboard.views.projects import project_context
+from apikeys.permissions import PERMISSIONS, PRESETS
 
 STEPS = ("details", "permissions", "expiration", "review")
 STEP_TITLES = {

@@ -27,15 +27,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.utils.text import get_valid_filename
 
-from apikeys.decorators import authenticated_by, require_permission
-from apikeys.errors import json_error
-from apikeys.permissions import MANAGE_BUILD_STORAGE
-
-from . import signing
-from .models import Build
-from .serializers import build_to_dict, timestamp
-from .storage import MAX_PARTS, ClientPart, UploadError, backend, payload_too_large
-from .views.base import (
+from api import signing
+from api.models import Build
+from api.serializers import build_to_dict, timestamp
+from api.storage import MAX_PARTS, ClientPart, UploadError, backend, payload_too_large
+from api.views.base import (
     BadBody,
     json_body,
     key_id_of,
@@ -47,8 +43,11 @@ from .views.base import (
     text_problem,
     validation_error,
 )
+from apikeys.decorators import authenticated_by, require_permission
+from apikeys.guard.errors import json_error
+from apikeys.permissions import MANAGE_BUILD_STORAGE
 
-logger = logging.getLogger("api.uploads")
+logger = logging.getLogger("api.views.uploads")
 
 TIMEOUT_RANGE = (1, 1440)  # minutes, as nunu's upload_timeout
 MAX_TAGS = 20
@@ -365,7 +364,7 @@ def upload_part(request: HttpRequest, build_id: str, part_number: int) -> HttpRe
 
 
 def _receive(request: HttpRequest, build: Build, part_number: int):
-    from .storage import expected_part_size
+    from api.storage import expected_part_size
 
     limit = min(expected_part_size(build, part_number), settings.BUILDS_MAX_SIZE)
     raw_length = request.META.get("CONTENT_LENGTH", "")

@@ -42,7 +42,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from .models import APIKey, AuditEvent, Membership, Project
+from apikeys.models import APIKey, AuditEvent, Membership, Project
 
 # Refusals that mean "this key no longer works"; MISSING_PERMISSION is a
 # working key asking for too much, which is not an unfinished rotation.

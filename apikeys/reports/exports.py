@@ -21,7 +21,7 @@ from django.db.models import Q, QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
-from .models import AuditEvent, Project
+from apikeys.models import AuditEvent, Project
 
 CHUNK_SIZE = 2000
 FIELDS = (

@@ -8,8 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
-from ..access import ProjectAccess, project_member_required
-from ..selectors import user_projects
+from apikeys.dashboard.access import ProjectAccess, project_member_required, user_projects
 
 
 def project_context(request: HttpRequest, access: ProjectAccess, **extra: Any) -> dict[str, Any]:

@@ -18,12 +18,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
-from .. import selectors, services
-from ..access import ProjectAccess, project_admin_required, project_member_required
-from ..forms import DeleteKeyForm, EditKeyForm
-from ..models import APIKey
-from ..permissions import PERMISSIONS
-from .projects import project_context
+from apikeys import selectors, services
+from apikeys.dashboard.access import ProjectAccess, project_admin_required, project_member_required
+from apikeys.dashboard.forms import DeleteKeyForm, EditKeyForm
+from apikeys.dashboard.views.projects import project_context
+from apikeys.models import APIKey
+from apikeys.permissions import PERMISSIONS
 
 
 def _partial_wanted(request: HttpRequest) -> bool:

@@ -22,8 +22,8 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import connections, router
 
-from . import keys, rows, services
-from .models import APIKey
+from apikeys import keys, rows, services
+from apikeys.models import APIKey
 
 logger = logging.getLogger("apikeys.security")
 

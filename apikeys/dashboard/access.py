@@ -17,7 +17,7 @@ from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 
-from .models import Membership, Project
+from apikeys.models import Membership, Project
 
 ADMIN = Membership.Role.ADMIN
 AUDITOR = Membership.Role.AUDITOR
@@ -57,6 +57,19 @@ def project_access(user: Any, slug: str) -> ProjectAccess:
     if membership is None:
         raise Http404("No such project.")
     return ProjectAccess(project=membership.project, role=membership.role)
+
+
+def user_projects(user: Any) -> list[ProjectAccess]:
+    """The projects a user may open, with the role they act with there (one query)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    if user.is_superuser:
+        return [ProjectAccess(project=p, role=Membership.Role.ADMIN) for p in Project.objects.all()]
+    memberships = Membership.objects.filter(user=user).select_related("project")
+    return sorted(
+        (ProjectAccess(project=m.project, role=m.role) for m in memberships),
+        key=lambda access: access.project.name.lower(),
+    )
 
 
 View = Callable[..., HttpResponse]

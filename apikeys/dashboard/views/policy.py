@@ -15,10 +15,10 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from .. import services
-from ..access import ProjectAccess, project_admin_required, project_member_required
-from ..models import Membership
-from .projects import project_context
+from apikeys import services
+from apikeys.dashboard.access import ProjectAccess, project_admin_required, project_member_required
+from apikeys.dashboard.views.projects import project_context
+from apikeys.models import Membership
 
 MAX_DAYS = 3650
 

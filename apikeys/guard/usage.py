@@ -27,9 +27,9 @@ from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from .models import APIKey, APIKeyDailyUsage, APIKeyPermissionUsage, APIKeyRefusal
+from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyPermissionUsage, APIKeyRefusal
 
-logger = logging.getLogger("apikeys.usage")
+logger = logging.getLogger("apikeys.guard.usage")
 
 
 def _now() -> datetime:
@@ -160,7 +160,7 @@ def reset_for_tests() -> None:
     with _lock:
         _states.clear()
         _next_sweep = None
-    from .authentication import verified_secrets
+    from apikeys.guard.authentication import verified_secrets
 
     verified_secrets.clear()
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from django import forms
 
-from . import services
-from .models import APIKey, Project
-from .permissions import PERMISSIONS, PRESETS
+from apikeys import services
+from apikeys.models import APIKey, Project
+from apikeys.permissions import PERMISSIONS, PRESETS
 
 CUSTOM = "custom"
 EXPIRY_DAYS = (7, 30, 60, 90)

@@ -11,11 +11,11 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 from django.views.decorators.vary import vary_on_headers
 
-from .. import audit_export
-from ..access import ProjectAccess, project_member_required
-from ..models import AuditEvent
-from ..templatetags.dashboard import parse_iso_datetime, utc
-from .projects import project_context
+from apikeys.dashboard.access import ProjectAccess, project_member_required
+from apikeys.dashboard.templatetags.dashboard import parse_iso_datetime, utc
+from apikeys.dashboard.views.projects import project_context
+from apikeys.models import AuditEvent
+from apikeys.reports import exports as audit_export
 
 PAGE_SIZE = 50
 

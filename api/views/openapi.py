@@ -15,14 +15,13 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from api.models import Bug, Build, Run
+from api.pagination import MAX_PAGE_SIZE
+from api.storage import MAX_PARTS
+from api.views.base import method_not_allowed
+from api.views.uploads import MAX_PART_URLS, MAX_TAG_LENGTH, MAX_TAGS, TIMEOUT_RANGE
 from apikeys.decorators import public
 from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, PERMISSIONS, READ_RUNS
-
-from .models import Bug, Build, Run
-from .pagination import MAX_PAGE_SIZE
-from .storage import MAX_PARTS
-from .uploads import MAX_PART_URLS, MAX_TAG_LENGTH, MAX_TAGS, TIMEOUT_RANGE
-from .views.base import method_not_allowed
 
 # The guard answers these before any view runs (SPEC §4, checks 1-7).
 GUARD_401 = ["MISSING_API_KEY", "INVALID_API_KEY"]

@@ -1,0 +1,80 @@
+"""Template filters of the dashboard: relative times with the exact time on hover."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from django import template
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+from django.utils.timesince import timesince, timeuntil
+
+register = template.Library()
+
+
+@register.filter
+def reltime(value: datetime | None, empty: str = "—") -> SafeString | str:
+    """``<time title="2025-01-31 12:00 UTC">3 days ago</time>``; ``empty`` for None."""
+    if value is None:
+        return empty
+    now = timezone.now()
+    if abs((now - value).total_seconds()) < 60:
+        text = "just now"
+    elif value <= now:
+        text = f"{timesince(value, now, depth=1)} ago"
+    else:
+        text = f"in {timeuntil(value, now, depth=1)}"
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>',
+        value.isoformat(),
+        utc(value),
+        text.replace("\xa0", " "),
+    )
+
+
+@register.filter
+def utc(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@register.filter
+def get_item(mapping: Any, key: Any) -> Any:
+    """``mapping|get_item:key``: a dict lookup with a variable key (None when missing)."""
+    try:
+        return mapping.get(key)
+    except AttributeError:
+        return None
+
+
+@register.filter
+def evidence(value: Any) -> SafeString | str:
+    """A finding's evidence value for people: ISO times as relative times, None as a dash.
+
+    The findings keep ISO strings so the JSON and CSV exports stay exact; the
+    page shows them the way the rest of the dashboard shows times.
+    """
+    if value is None:
+        return "—"
+    moment = parse_iso_datetime(value)
+    return reltime(moment) if moment is not None else str(value)
+
+
+def parse_iso_datetime(value: Any) -> datetime | None:
+    """The aware datetime an ISO 8601 string names (as stored in JSON fields), else None."""
+    if not (isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+@register.filter
+def label(name: str) -> str:
+    """``last_used_at`` → ``last used at``."""
+    return name.replace("_", " ")
