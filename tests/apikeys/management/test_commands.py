@@ -25,7 +25,7 @@ from apikeys import keys
 from apikeys.models import APIKey, AuditEvent, Membership, Project
 from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, PRESETS, READ_RUNS
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 # Written out here, not imported: scripts rely on these names and this order (SPEC §8).
 LIST_FIELDS = (

@@ -27,7 +27,7 @@ from apikeys.permissions import MANAGE_BUILD_STORAGE
 from tests.upload_helpers import payload
 
 PART = 1024
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture
