@@ -1,0 +1,246 @@
+"""The guard's one decision path: the checks of SPEC §4, in order, and one way to say no.
+
+Every front end (the middleware, ``apikeys.contrib.drf``, ``apikeys.contrib.ninja``)
+runs the same three steps and turns a :class:`Refusal` into its answer with
+:func:`refuse`, so a key is judged the same wherever it is presented:
+
+    require_https(request)                 # check 1
+    key = authenticate_request(request)    # checks 2-5, and 8 on the slow paths
+    authorize(key, permission)             # the permission check
+    ... the view runs ...
+    accept(request, key, permission)       # usage, the log line
+
+The rate limit (check 8) counts the refusals of checks 2-5, so it cannot simply
+come last: while an IP is over its limit, a request from it that would be
+refused as missing or invalid answers 429 instead, and a key is verified there
+only if this process verified its secret recently (one hash and a constant-time
+compare); anything else is answered 429 before argon2 runs, so a flood of
+guesses costs no argon2 at all. A working integration behind the same address
+(a shared NAT or CI runner) keeps working. The limit is read from the cache
+only on that slow path, never for a recently verified key.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+
+from apikeys.guard import ratelimit, usage
+from apikeys.guard.authentication import authenticate
+from apikeys.guard.clientip import client_ip
+from apikeys.guard.errors import json_error
+from apikeys.models import APIKey
+
+request_log = logging.getLogger("apikeys.requests")
+
+KEY_HEADER = "HTTP_X_API_KEY"
+WWW_AUTHENTICATE = 'ApiKey header="X-Api-Key"'
+# Query parameters a client might put a key in by mistake: we never read them, but say so.
+_KEY_QUERY_PARAMETERS = frozenset({"api_key", "apikey", "api-key", "x-api-key", "key", "token"})
+# Refusals that count towards an IP's limit: the key did not authenticate or cannot be used.
+_COUNTED_CODES = frozenset(
+    {"MISSING_API_KEY", "INVALID_API_KEY", "EXPIRED_API_KEY", "DISABLED_API_KEY"}
+)
+
+
+class Refusal(Exception):
+    """The one way a check says no; :func:`refuse` turns it into the JSON answer."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        details: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        key: APIKey | None = None,
+    ) -> None:
+        super().__init__(code)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.details = details or {}
+        self.headers = headers or {}
+        self.key = key
+
+
+# --- The checks -------------------------------------------------------------
+
+
+def require_https(request: HttpRequest) -> None:
+    """Check 1: never a redirect, which would make the client send its key again in clear."""
+    if settings.APIKEYS_REQUIRE_HTTPS and not request.is_secure():
+        raise Refusal(
+            403,
+            "HTTPS_REQUIRED",
+            "This API is served over HTTPS only; send the request to the https:// URL "
+            "and treat the key you sent in clear as exposed.",
+        )
+
+
+def authenticate_request(request: HttpRequest) -> APIKey:
+    """Checks 2-5: the key in the header, its secret, its expiry and its status."""
+    limit = _SlowPathLimit(request)
+    raw = request.META.get(KEY_HEADER)
+    if not raw:
+        limit.refuse_if_over()
+        raise missing_key(request)
+    key = authenticate(raw, may_verify=limit.under)
+    if key is None:
+        limit.refuse_if_over()
+        raise Refusal(
+            401,
+            "INVALID_API_KEY",
+            "The API key is not valid; check that it was copied whole, or create a new one.",
+            headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+        )
+    check_usable(key)
+    return key
+
+
+def check_usable(key: APIKey) -> None:
+    """Checks 4 and 5, on a key whose secret was verified."""
+    if key.is_expired(timezone.now()):
+        details: dict[str, Any] = {"key_id": key.key_id}
+        if key.expires_at is not None:
+            details["expired_at"] = key.expires_at.isoformat()
+        raise Refusal(
+            403,
+            "EXPIRED_API_KEY",
+            "This API key has expired; rotate it in the dashboard and use its successor.",
+            details=details,
+            key=key,
+        )
+    if not key.is_active:
+        raise Refusal(
+            403,
+            "DISABLED_API_KEY",
+            "This API key has been deactivated; ask a project admin to reactivate it "
+            "or to give you another key.",
+            details={"key_id": key.key_id},
+            key=key,
+        )
+
+
+def authorize(key: APIKey, permission: str | None, *, declared: bool = True) -> None:
+    """The permission check. ``declared=False`` is a view that declares nothing:
+    deny by default, so it is refused to every key (``manage.py check`` names it)."""
+    if not declared:
+        raise missing_permission(key, required=[])
+    if permission is not None and permission not in key.permissions:
+        raise missing_permission(key, required=[permission])
+
+
+def missing_key(request: HttpRequest) -> Refusal:
+    hint = ""
+    if _KEY_QUERY_PARAMETERS & {name.lower() for name in request.GET}:
+        hint = " Keys in the URL are never read: URLs end up in logs and browser history."
+    return Refusal(
+        401,
+        "MISSING_API_KEY",
+        "This endpoint needs an API key; send it in the X-Api-Key header." + hint,
+        headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+    )
+
+
+def missing_permission(key: APIKey, *, required: list[str]) -> Refusal:
+    if required:
+        message = f"This API key lacks the permission this endpoint needs: {', '.join(required)}."
+    else:
+        message = "This endpoint declares no permission, so no API key may call it."
+    return Refusal(
+        403,
+        "MISSING_PERMISSION",
+        message,
+        details={"key_id": key.key_id, "required_permissions": required},
+        headers={"X-Accepted-Permissions": ", ".join(required)},
+        key=key,
+    )
+
+
+class _SlowPathLimit:
+    """Check 8, asked only on the slow paths (no key, an unverified secret): an
+    accepted request never parses the client's address for the rate limit."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+        self.block: ratelimit.Block | None = None
+        self.asked = False
+
+    def under(self) -> bool:
+        if not self.asked:
+            self.asked = True
+            self.block = ratelimit.blocked(address_of(self.request))
+        return self.block is None
+
+    def refuse_if_over(self) -> None:
+        if not self.under():
+            raise rate_limited(self.block)
+
+
+def rate_limited(block: ratelimit.Block | None) -> Refusal:
+    retry_after = block.retry_after if block is not None else 1
+    return Refusal(
+        429,
+        "RATE_LIMITED",
+        f"Too many failed attempts from this address; try again in {retry_after} seconds.",
+        details={"retry_after": retry_after},
+        headers={"Retry-After": str(retry_after)},
+    )
+
+
+# --- The answers ------------------------------------------------------------
+
+
+def refuse(request: HttpRequest, refusal: Refusal) -> JsonResponse:
+    """Count the refusal (per IP, and per key when the key is known), log it, answer it."""
+    if refusal.code in _COUNTED_CODES:
+        ratelimit.record_failure(address_of(request))
+    if refusal.key is not None:
+        usage.record_refusal(refusal.key, code=refusal.code, ip=client_ip(request))
+    log(request, refusal.status, refusal.key.key_id if refusal.key else "", refusal.code)
+    return json_error(
+        request,
+        refusal.status,
+        refusal.code,
+        refusal.message,
+        details=refusal.details,
+        headers=refusal.headers,
+    )
+
+
+def accept(request: HttpRequest, key: APIKey, permission: str | None, status: int) -> None:
+    """After the view answered: the key's usage (in memory, written now and then) and the log."""
+    usage.record_use(key, permission=permission, ip=client_ip(request))
+    log(request, status, key.key_id)
+
+
+def address_of(request: HttpRequest) -> str:
+    return client_ip(request) or "unknown"
+
+
+def log(request: HttpRequest, status: int, key_id: str, code: str = "") -> None:
+    """One line per request: the request id, the key's public id, never the key itself."""
+    level = logging.WARNING if code else logging.INFO
+    if not request_log.isEnabledFor(level):
+        return
+    request_log.log(
+        level,
+        json.dumps(
+            {
+                "request_id": getattr(request, "request_id", ""),
+                "method": request.method,
+                "path": request.path,  # without the query string, where a key may have been put
+                "status": status,
+                "code": code,
+                "key_id": key_id,
+                "ip": address_of(request),
+            }
+        ),
+    )
