@@ -32,6 +32,16 @@ def env_int(name: str, default: int) -> int:
         raise ImproperlyConfigured(f"{name} must be a whole number, not {value!r}.") from None
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number of seconds, not {value!r}.") from None
+
+
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 _DEV_SECRET_KEY = "django-insecure-dev-only-key-do-not-use-in-production"
@@ -132,6 +142,15 @@ if REDIS_URL:
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "nunu",
+            # SPEC §10: a dead or hung Redis costs at most this per call, and the
+            # guard's circuit breaker (apikeys.guard.sharedcache) makes that one call
+            # per APIKEYS_CACHE_RETRY_INTERVAL, not one per request. (redis-py's pooled
+            # connections do not retry by default: a retry would double what a hung
+            # cache costs.)
+            "OPTIONS": {
+                "socket_connect_timeout": env_float("REDIS_CONNECT_TIMEOUT", 0.25),
+                "socket_timeout": env_float("REDIS_TIMEOUT", 0.25),
+            },
         }
     }
 else:
@@ -252,6 +271,9 @@ APIKEYS_VERIFIED_CACHE_SIZE = env_int("APIKEYS_VERIFIED_CACHE_SIZE", 10000)
 APIKEYS_RATE_LIMIT_ENABLED = env_bool("APIKEYS_RATE_LIMIT_ENABLED", True)
 APIKEYS_RATE_LIMIT_FAILURES = env_int("APIKEYS_RATE_LIMIT_FAILURES", 30)
 APIKEYS_RATE_LIMIT_WINDOW = env_int("APIKEYS_RATE_LIMIT_WINDOW", 300)
+# The shared cache (apikeys.guard.sharedcache): after a failed call, answer from this
+# process's memory for this many seconds before trying the cache again.
+APIKEYS_CACHE_RETRY_INTERVAL = env_float("APIKEYS_CACHE_RETRY_INTERVAL", 5)
 # Behind N reverse proxies, the client is the N-th X-Forwarded-For entry from the right.
 APIKEYS_TRUSTED_PROXY_COUNT = env_int("APIKEYS_TRUSTED_PROXY_COUNT", 0)
 # Production answers plain HTTP on /api/ with 403 HTTPS_REQUIRED; DEBUG allows it.

@@ -13,6 +13,7 @@ from django.test import Client
 from apikeys import services
 from apikeys.models import APIKey, Membership, Project
 from apikeys.permissions import PERMISSION_CODES
+from tests.faults import private_redis, silent_listener  # noqa: F401 (fixtures)
 
 
 @pytest.fixture(autouse=True)
@@ -20,7 +21,10 @@ def _fresh_process_state(settings):
     """Each test starts with an empty cache and no usage or verification memo."""
     from django.core.cache import cache
 
+    from apikeys.guard.sharedcache import shared_cache
+
     cache.clear()
+    shared_cache.reset()
     try:
         from apikeys.guard import usage
 

@@ -50,7 +50,13 @@ def _session_text() -> list[str]:
 
 
 def _cache_text() -> list[bytes]:
-    backend: Any = cache
+    from apikeys.guard.sharedcache import shared_cache
+
+    # The shared cache, and the process memory that stands in for it while it is down.
+    return _backend_text(cache) + _backend_text(shared_cache.memory)
+
+
+def _backend_text(backend: Any) -> list[bytes]:
     store = getattr(backend, "_cache", None)
     if isinstance(store, dict):  # LocMemCache: pickled values
         return [repr(key).encode() + b" " + bytes(value) for key, value in store.items()]

@@ -2,6 +2,8 @@
 
 The cache is the one Redis every process shares when ``REDIS_URL`` is set, so
 an attacker spreading guesses over gunicorn workers or hosts meets one limit.
+It is reached through :mod:`apikeys.guard.sharedcache`: when Redis is down or
+hung, the counters live in this process's memory until it is back.
 Windows are fixed (``APIKEYS_RATE_LIMIT_WINDOW`` seconds): one counter per IP
 per window, so a check is one cache read and a failure one increment.
 """
@@ -13,7 +15,8 @@ import time
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.core.cache import cache
+
+from apikeys.guard.sharedcache import shared_cache
 
 _PREFIX = "apikeys:failures"
 
@@ -44,7 +47,7 @@ def blocked(ip: str) -> Block | None:
     if not settings.APIKEYS_RATE_LIMIT_ENABLED:
         return None
     window, remaining = _window(_now())
-    failures = cache.get(_cache_key(ip, window), 0)
+    failures = shared_cache.get(_cache_key(ip, window), 0)
     if failures >= settings.APIKEYS_RATE_LIMIT_FAILURES:
         return Block(retry_after=remaining)
     return None
@@ -54,10 +57,5 @@ def record_failure(ip: str) -> None:
     if not settings.APIKEYS_RATE_LIMIT_ENABLED:
         return
     window, remaining = _window(_now())
-    key = _cache_key(ip, window)
-    # add() then incr(): atomic in Redis, so concurrent failures are all counted.
-    cache.add(key, 0, timeout=remaining + 1)
-    try:
-        cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.add(key, 1, timeout=remaining + 1)
+    # Atomic in Redis, so concurrent failures are all counted.
+    shared_cache.incr(_cache_key(ip, window), timeout=remaining + 1)
