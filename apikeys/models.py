@@ -16,7 +16,10 @@ from django.utils import timezone
 from apikeys import keys
 from apikeys.permissions import PERMISSIONS
 
+# "Expires soon" on the list and in the CLI, "expiring-in-use" in the review: one window.
 EXPIRES_SOON_DAYS = 7
+# A minute of slack so "90 days" chosen in the wizard is not refused a second later.
+EXPIRY_SLACK = timedelta(minutes=1)
 
 
 class Project(models.Model):
@@ -37,6 +40,21 @@ class Project(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def requires_expiry(self) -> bool:
+        """Whether the policy refuses a key without an expiry date."""
+        return self.expiry_required or bool(self.max_key_lifetime_days)
+
+    def latest_expiry(self, now: datetime) -> datetime | None:
+        """The latest expiry the policy allows a key given one at ``now``; None: no limit."""
+        if not self.max_key_lifetime_days:
+            return None
+        return now + timedelta(days=self.max_key_lifetime_days)
+
+    def expiry_beyond_policy(self, expires_at: datetime | None, now: datetime) -> bool:
+        latest = self.latest_expiry(now)
+        return latest is not None and expires_at is not None and expires_at > latest + EXPIRY_SLACK
 
 
 class Membership(models.Model):
@@ -139,6 +157,13 @@ class APIKey(models.Model):
         return self.expires_at is not None and now < self.expires_at <= now + timedelta(
             days=EXPIRES_SOON_DAYS
         )
+
+    def flags(self, now: datetime | None = None, project: Project | None = None) -> list:
+        """The key's flags (apikeys.flags.KeyFlag), by its project's stale threshold."""
+        from apikeys.flags import key_flags
+
+        threshold = (project or self.project).stale_threshold_days
+        return key_flags(self, now or timezone.now(), stale_threshold_days=threshold)
 
     def permission_objects(self) -> list:
         return [PERMISSIONS[code] for code in self.permissions if code in PERMISSIONS]

@@ -19,9 +19,9 @@ from django.db.models import Count, F, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from apikeys import keys
+from apikeys import flags, keys
+from apikeys.flags import KeyFlag
 from apikeys.models import (
-    EXPIRES_SOON_DAYS,
     APIKey,
     APIKeyDailyUsage,
     APIKeyPermissionUsage,
@@ -34,19 +34,8 @@ PAGE_SIZE = 50
 RECENT_USE_DAYS = 7  # deleting a key used this recently needs its name typed
 CHART_DAYS = 30
 
-STATUS_CHOICES = [
-    ("active", "Active"),
-    ("disabled", "Disabled"),
-    ("expired", "Expired"),
-]
-FLAG_CHOICES = [
-    ("stale", "Stale"),
-    ("expires_soon", "Expires soon"),
-    ("expired", "Expired"),
-    ("disabled", "Disabled"),
-    ("no_expiry", "No expiry"),
-    ("never_used", "Never used"),
-]
+STATUS_CHOICES = [(str(status), str(status.label)) for status in APIKey.Status]
+FLAG_CHOICES = flags.filter_choices()
 SORT_FIELDS = {
     "name": "name",
     "created": "created_at",
@@ -54,37 +43,6 @@ SORT_FIELDS = {
     "expires": "expires_at",
 }
 DEFAULT_SORT = "-created"
-
-
-# --- The conditions behind statuses and flags -----------------------------
-
-
-def _not_expired(now: datetime) -> Q:
-    return Q(expires_at__isnull=True) | Q(expires_at__gt=now)
-
-
-def status_q(status: str, now: datetime) -> Q:
-    if status == "expired":
-        return Q(expires_at__isnull=False, expires_at__lte=now)
-    if status == "disabled":
-        return Q(is_active=False) & _not_expired(now)
-    return Q(is_active=True) & _not_expired(now)
-
-
-def flag_q(flag: str, project: Project, now: datetime) -> Q:
-    if flag == "stale":
-        cutoff = now - timedelta(days=project.stale_threshold_days)
-        unused = Q(last_used_at__lte=cutoff) | Q(last_used_at__isnull=True, created_at__lte=cutoff)
-        return status_q("active", now) & unused
-    if flag == "expires_soon":
-        return Q(expires_at__gt=now, expires_at__lte=now + timedelta(days=EXPIRES_SOON_DAYS))
-    if flag in ("expired", "disabled"):
-        return status_q(flag, now)
-    if flag == "no_expiry":
-        return Q(expires_at__isnull=True)
-    if flag == "never_used":
-        return Q(last_used_at__isnull=True)
-    raise ValueError(f"Unknown flag {flag!r}.")
 
 
 # --- Key list -------------------------------------------------------------
@@ -112,7 +70,7 @@ class KeyListParams:
             q=(data.get("q") or "").strip()[:100],
             status=pick("status", {code for code, _ in STATUS_CHOICES}),
             permission=pick("permission", set(PERMISSIONS)),
-            flag=pick("flag", {code for code, _ in FLAG_CHOICES}),
+            flag=flags.parse_filter(data.get("flag") or ""),
             sort=pick("sort", sorts, DEFAULT_SORT),
             page=(data.get("page") or "1").strip()[:10],
         )
@@ -179,9 +137,9 @@ def filtered_keys(project: Project, params: KeyListParams, *, now: datetime) -> 
     if params.q:
         keys_qs = keys_qs.filter(_search_q(params.q))
     if params.status:
-        keys_qs = keys_qs.filter(status_q(params.status, now))
+        keys_qs = keys_qs.filter(flags.status_q(params.status, now))
     if params.flag:
-        keys_qs = keys_qs.filter(flag_q(params.flag, project, now))
+        keys_qs = keys_qs.filter(flags.flag_q(params.flag, project, now))
     if params.permission:
         # JSON "contains" is not portable (SQLite has none); the codes are quoted
         # in the stored list, so a text match on '"code"' is exact on both backends.
@@ -196,28 +154,19 @@ def filtered_keys(project: Project, params: KeyListParams, *, now: datetime) -> 
 
 def key_summary(project: Project, *, now: datetime) -> KeySummary:
     """Active, stale and soon-expiring counts in one aggregate query."""
-    active = status_q("active", now)
+    active = flags.status_q(APIKey.Status.ACTIVE, now)
     counts = APIKey.objects.filter(project=project).aggregate(
         total=Count("pk"),
         active=Count("pk", filter=active),
-        stale=Count("pk", filter=flag_q("stale", project, now)),
-        expiring_soon=Count("pk", filter=active & flag_q("expires_soon", project, now)),
+        stale=Count("pk", filter=flags.flag_q(KeyFlag.STALE, project, now)),
+        expiring_soon=Count("pk", filter=active & flags.flag_q(KeyFlag.EXPIRES_SOON, project, now)),
     )
     return KeySummary(**counts)
 
 
 def key_flags(key: APIKey, project: Project, now: datetime) -> list[tuple[str, str]]:
-    """(code, label) flags for one row, the same rules as :func:`flag_q`."""
-    flags = []
-    if key.is_stale(now, threshold_days=project.stale_threshold_days):
-        flags.append(("stale", "Stale"))
-    if key.expires_soon(now):
-        flags.append(("expires_soon", "Expires soon"))
-    if key.expires_at is None:
-        flags.append(("no_expiry", "No expiry"))
-    if key.last_used_at is None:
-        flags.append(("never_used", "Never used"))
-    return flags
+    """(code, label) badges for one row: the key's flags (apikeys.flags)."""
+    return flags.labelled(key.flags(now, project))
 
 
 def key_list(project: Project, params: KeyListParams, *, now: datetime | None = None) -> KeyList:

@@ -103,21 +103,18 @@ def validate_expiry(project: Project, expires_at: datetime | None, *, now: datet
     """Raise PolicyError when ``expires_at`` breaks the project's key policy."""
     if expires_at is not None and expires_at <= now:
         raise PolicyError("The expiry date must be in the future.")
-    if expires_at is None and (project.expiry_required or project.max_key_lifetime_days):
+    if expires_at is None and project.requires_expiry:
         if project.max_key_lifetime_days:
             raise PolicyError(
                 f"Project policy: keys must expire within {project.max_key_lifetime_days} days; "
                 "choose an expiry."
             )
         raise PolicyError("Project policy: every key must have an expiry date.")
-    if expires_at is not None and project.max_key_lifetime_days:
-        latest = now + timedelta(days=project.max_key_lifetime_days)
-        # A minute of slack so "90 days" chosen in the wizard is not refused a second later.
-        if expires_at > latest + timedelta(minutes=1):
-            raise PolicyError(
-                f"Project policy: keys may live at most {project.max_key_lifetime_days} days "
-                f"(until {latest:%Y-%m-%d %H:%M} UTC)."
-            )
+    if project.expiry_beyond_policy(expires_at, now):
+        raise PolicyError(
+            f"Project policy: keys may live at most {project.max_key_lifetime_days} days "
+            f"(until {project.latest_expiry(now):%Y-%m-%d %H:%M} UTC)."
+        )
 
 
 def default_lifetime(project: Project) -> timedelta | None:
@@ -312,7 +309,15 @@ def key_delete(*, key: APIKey, actor: Actor, now: datetime | None = None) -> Non
     key.delete()
 
 
+# The grace periods an old key may keep after a rotation (SPEC §7), by the code the
+# dashboard's form and the CLI's --grace both take.
 GRACE_PERIODS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+
+
+def grace_label(code: str) -> str:
+    """ "1h" → "1 hour", "24h" → "24 hours", "7d" → "7 days"."""
+    number, unit = int(code[:-1]), {"h": "hour", "d": "day"}[code[-1]]
+    return f"{number} {unit}" + ("" if number == 1 else "s")
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from django import forms
 from apikeys import services
 from apikeys.models import APIKey, Project
 from apikeys.permissions import PERMISSIONS, PRESETS
+from apikeys.selectors import RECENT_USE_DAYS
 
 CUSTOM = "custom"
 EXPIRY_DAYS = (7, 30, 60, 90)
@@ -87,7 +88,7 @@ def expiry_from_choice(choice: str, chosen_date: date | None, *, now: datetime) 
 
 
 def expiry_allows_none(project: Project) -> bool:
-    return not (project.expiry_required or project.max_key_lifetime_days)
+    return not project.requires_expiry
 
 
 class ExpirationForm(forms.Form):
@@ -116,8 +117,9 @@ class ExpirationForm(forms.Form):
         self.expiry_values = [value for value, _ in choices]
         self.expiry_field.choices = choices
         self.fields["expiry_date"].widget.attrs["min"] = (now + timedelta(days=1)).date()
-        if limit:
-            self.fields["expiry_date"].widget.attrs["max"] = (now + timedelta(days=limit)).date()
+        latest = project.latest_expiry(now)
+        if latest is not None:
+            self.fields["expiry_date"].widget.attrs["max"] = latest.date()
 
     @property
     def expiry_field(self) -> forms.ChoiceField:
@@ -175,7 +177,8 @@ class EditKeyForm(forms.Form):
 
 
 class DeleteKeyForm(forms.Form):
-    """Typing the key's name is asked for only when the key was used in the last 7 days."""
+    """Typing the key's name is asked for only when the key was used recently
+    (selectors.RECENT_USE_DAYS)."""
 
     confirm_name = forms.CharField(required=False, label="Type the key's name to confirm")
 
@@ -191,6 +194,7 @@ class DeleteKeyForm(forms.Form):
         if self.require_name and (data.get("confirm_name") or "").strip() != self.key.name:
             self.add_error(
                 "confirm_name",
-                f"This key was used in the last 7 days; type {self.key.name!r} to delete it.",
+                f"This key was used in the last {RECENT_USE_DAYS} days; "
+                f"type {self.key.name!r} to delete it.",
             )
         return data

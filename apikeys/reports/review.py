@@ -42,12 +42,12 @@ from typing import Any
 
 from django.utils import timezone
 
+from apikeys.flags import KeyFlag
 from apikeys.models import APIKey, AuditEvent, Membership, Project
 
 # Refusals that mean "this key no longer works"; MISSING_PERMISSION is a
 # working key asking for too much, which is not an unfinished rotation.
 REVOKED_CODES = ("DISABLED_API_KEY", "EXPIRED_API_KEY")
-EXPIRING_DAYS = 7
 NEVER_USED_GRACE_DAYS = 7
 ROTATION_FINISH_DAYS = 7
 DELETE_AFTER_DAYS = 30
@@ -240,7 +240,7 @@ def _key_findings(
             )
         return
 
-    if key.expires_at is None and (project.expiry_required or project.max_key_lifetime_days):
+    if key.expires_at is None and project.requires_expiry:
         yield finding(
             "no-expiry",
             Severity.HIGH,
@@ -249,17 +249,15 @@ def _key_findings(
             created_at=iso(key.created_at),
             policy_max_lifetime_days=project.max_key_lifetime_days,
         )
-    elif key.expires_at is not None and project.max_key_lifetime_days:
-        latest = now + timedelta(days=project.max_key_lifetime_days)
-        if key.expires_at > latest + timedelta(minutes=1):
-            yield finding(
-                "expiry-beyond-policy",
-                Severity.MEDIUM,
-                f"Expires later than the policy's {project.max_key_lifetime_days} days allow",
-                "Rotate the key before the policy's limit.",
-                expires_at=iso(key.expires_at),
-                policy_latest=iso(latest),
-            )
+    elif project.expiry_beyond_policy(key.expires_at, now):
+        yield finding(
+            "expiry-beyond-policy",
+            Severity.MEDIUM,
+            f"Expires later than the policy's {project.max_key_lifetime_days} days allow",
+            "Rotate the key before the policy's limit.",
+            expires_at=iso(key.expires_at),
+            policy_latest=iso(project.latest_expiry(now)),
+        )
 
     gone = _creator_gone(key, loaded)
     if gone is not None:
@@ -314,11 +312,8 @@ def _in_use_findings(
     project: Project, key: APIKey, now: datetime, finding: Callable[..., Finding]
 ) -> Iterator[Finding]:
     threshold = timedelta(days=project.stale_threshold_days)
-    if (
-        key.expires_at is not None
-        and key.rotated_at is None  # a rotated key expiring is its grace period ending
-        and now < key.expires_at <= now + timedelta(days=EXPIRING_DAYS)
-    ):
+    # A rotated key expiring is its grace period ending, not an outage coming.
+    if key.rotated_at is None and key.expires_soon(now) and key.expires_at is not None:
         yield finding(
             "expiring-in-use",
             Severity.MEDIUM,
@@ -396,20 +391,12 @@ def access_review(project: Project, *, now: datetime | None = None) -> list[dict
 
 
 def _flags(project: Project, key: APIKey, loaded: _Loaded, now: datetime) -> list[str]:
-    flags = []
-    if key.is_stale(now=now, threshold_days=project.stale_threshold_days):
-        flags.append("stale")
-    if key.last_used_at is None:
-        flags.append("never-used")
-    if key.expires_soon(now):
-        flags.append("expires-soon")
-    if key.expires_at is None:
-        flags.append("no-expiry")
+    flags = key.flags(now, project)
     if key.rotated_at is not None:
-        flags.append("rotated")
+        flags.append(KeyFlag.ROTATED)
     if _creator_gone(key, loaded) is not None:
-        flags.append("creator-not-member")
-    return flags
+        flags.append(KeyFlag.CREATOR_NOT_MEMBER)
+    return [str(flag) for flag in flags]
 
 
 def access_row(row: dict[str, Any]) -> dict[str, Any]:

@@ -28,8 +28,7 @@ from django.utils import timezone
 
 from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyRefusal
 from apikeys.reports.review import REVOKED_CODES, stopped_at
-
-CHART_DAYS = 30
+from apikeys.selectors import CHART_DAYS
 
 WAITING = "waiting"  # the newer key has not been used yet
 IN_USE = "in_use"  # the old key was used after the newer one started

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from apikeys import selectors
 from apikeys.dashboard.access import user_projects
+from apikeys.flags import KEY_STATE_FLAGS
 from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyPermissionUsage, APIKeyRefusal
 from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 from apikeys.selectors import KeyListParams
@@ -75,20 +76,26 @@ def test_status_filters_match_the_model(zoo, project, now):
         assert names(KeyListParams(status=status), project, now) == expected, status
 
 
-def test_flag_filters_match_the_model(zoo, project, now):
-    rules = {
-        "stale": lambda k: k.is_stale(now, threshold_days=project.stale_threshold_days),
-        "expires_soon": lambda k: k.expires_soon(now),
-        "expired": lambda k: k.status(now) == "expired",
-        "disabled": lambda k: k.status(now) == "disabled",
-        "no_expiry": lambda k: k.expires_at is None,
-        "never_used": lambda k: k.last_used_at is None,
+def test_each_flag_filter_in_sql_selects_the_keys_that_carry_the_flag(zoo, project, now):
+    # One rule per flag, twice written (APIKey.flags for a row, flags.flag_q for the
+    # list's SQL filter): they must select the same keys for every filter offered.
+    carries = {
+        str(flag): (lambda k, f=flag: f in k.flags(now, project)) for flag in KEY_STATE_FLAGS
     }
-    assert {code for code, _ in selectors.FLAG_CHOICES} == set(rules)
-    for flag, rule in rules.items():
+    carries["expired"] = lambda k: k.status(now) == "expired"
+    carries["disabled"] = lambda k: k.status(now) == "disabled"
+    assert [code for code, _ in selectors.FLAG_CHOICES] == list(carries)
+    for flag, rule in carries.items():
         expected = {n for n, k in zoo.items() if rule(k)}
+        assert expected, f"the zoo has no key flagged {flag}"
         assert names(KeyListParams(flag=flag), project, now) == expected, flag
     assert names(KeyListParams(flag="stale"), project, now) == {"stale", "stale-never-used"}
+
+
+def test_flag_filter_reads_one_spelling_and_the_old_links(zoo, project, now):
+    assert KeyListParams.from_query({"flag": "never-used"}).flag == "never-used"
+    assert KeyListParams.from_query({"flag": "never_used"}).flag == "never-used"
+    assert KeyListParams.from_query({"flag": "everything"}).flag == ""
 
 
 def test_stale_follows_the_projects_threshold(zoo, project, now):

@@ -22,7 +22,7 @@ from apikeys import selectors, services
 from apikeys.dashboard.access import ProjectAccess, project_admin_required, project_member_required
 from apikeys.dashboard.forms import DeleteKeyForm, EditKeyForm
 from apikeys.dashboard.views.projects import project_context
-from apikeys.models import APIKey
+from apikeys.models import EXPIRES_SOON_DAYS, APIKey
 from apikeys.permissions import PERMISSIONS
 
 
@@ -62,6 +62,7 @@ def key_list(request: HttpRequest, access: ProjectAccess) -> HttpResponse:
         highlight=request.GET.get("highlight", ""),
         status_choices=selectors.STATUS_CHOICES,
         flag_choices=selectors.FLAG_CHOICES,
+        expires_soon_days=EXPIRES_SOON_DAYS,
         permissions=PERMISSIONS,
         sort_links=_sort_links(params),
         prev_query=params.query(page=str(listing.page.number - 1)),

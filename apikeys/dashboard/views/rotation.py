@@ -27,9 +27,7 @@ TOKEN_TTL = 60 * 60 * 24
 
 GRACE_CHOICES = [
     ("", "None: the old key works until I deactivate it"),
-    ("1h", "1 hour"),
-    ("24h", "24 hours"),
-    ("7d", "7 days"),
+    *((code, services.grace_label(code)) for code in services.GRACE_PERIODS),
 ]
 
 

@@ -15,6 +15,7 @@ from django.core.management.base import CommandError
 from django.utils import timezone
 
 from apikeys import services
+from apikeys.flags import key_flags
 from apikeys.management.base import (
     EXIT_CODES_HELP,
     BadInput,
@@ -50,26 +51,15 @@ COLUMNS = (
 )
 
 
-def key_flags(key: APIKey, *, now: datetime, stale_threshold_days: int) -> list[str]:
-    flags = []
-    if key.is_stale(now, threshold_days=stale_threshold_days):
-        flags.append("stale")
-    if key.expires_soon(now):
-        flags.append("expires-soon")
-    if key.expires_at is None:
-        flags.append("no-expiry")
-    if key.last_used_at is None:
-        flags.append("never-used")
-    return flags
-
-
 def key_row(key: APIKey, *, now: datetime, stale_threshold_days: int) -> dict[str, Any]:
     return {
         "id": key.key_id,
         "name": key.name,
         "permissions": list(key.permissions),
         "status": str(key.status(now)),
-        "flags": key_flags(key, now=now, stale_threshold_days=stale_threshold_days),
+        "flags": [
+            str(flag) for flag in key_flags(key, now, stale_threshold_days=stale_threshold_days)
+        ],
         "created_at": iso_utc(key.created_at),
         "expires_at": iso_utc(key.expires_at),
         "last_used_at": iso_utc(key.last_used_at),
