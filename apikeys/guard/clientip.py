@@ -4,6 +4,16 @@ REMOTE_ADDR is the default. Behind N trusted proxies (APIKEYS_TRUSTED_PROXY_COUN
 the client is the N-th address from the right of X-Forwarded-For: the entries
 left of it were written by the client itself and can be anything, so they are
 never trusted.
+
+Addresses are answered in one canonical spelling (SPEC §10), so one client is
+one client however its address was written: ``2001:DB8:0:0::1`` is
+``2001:db8::1``, and an IPv4-mapped IPv6 address (``::ffff:192.0.2.1``, what a
+dual-stack socket reports for an IPv4 client) is the IPv4 address itself.
+
+Limits count :func:`client_network`, not the address: an IPv4 address whole,
+an IPv6 address by its /64. One IPv6 subscriber or host is routinely handed a
+whole /64 (2^64 addresses), so counting single IPv6 addresses would let one
+client take a fresh identity for every request.
 """
 
 from __future__ import annotations
@@ -13,21 +23,68 @@ import ipaddress
 from django.conf import settings
 from django.http import HttpRequest
 
+# The prefix an IPv6 client is counted by (RFC 6177: a /64 is the smallest
+# block handed to a subscriber's link).
+IPV6_PREFIX = 64
+UNKNOWN = "unknown"
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
 
 def client_ip(request: HttpRequest) -> str | None:
+    """The client's address in canonical form, or None if there is no valid one."""
     proxies = getattr(settings, "APIKEYS_TRUSTED_PROXY_COUNT", 0)
     if proxies > 0:
         hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         hops = [hop for hop in hops if hop]
-        if len(hops) >= proxies and _is_ip(hops[-proxies]):
-            return hops[-proxies]
-    remote = request.META.get("REMOTE_ADDR", "")
-    return remote if _is_ip(remote) else None
+        if len(hops) >= proxies:
+            forwarded = parse_ip(hops[-proxies])
+            if forwarded is not None:
+                return str(forwarded)
+    remote = parse_ip(request.META.get("REMOTE_ADDR", ""))
+    return str(remote) if remote is not None else None
 
 
-def _is_ip(value: str) -> bool:
+def client_network(ip: str | None) -> str:
+    """What limits count for ``ip``: an IPv4 address whole, an IPv6 address by its
+    /64 (``2001:db8:1:2::/64``); ``"unknown"`` when there is no valid address."""
+    address = parse_ip(ip) if ip else None
+    if address is None:
+        return UNKNOWN
+    if address.version == 4:
+        return str(address)
+    return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
+
+
+def rate_limit_identity(request: HttpRequest) -> str:
+    """The client a request counts against: :func:`client_network` of :func:`client_ip`."""
+    return client_network(client_ip(request))
+
+
+def parse_ip(value: str) -> IPAddress | None:
+    """An address from one spelling of it, canonical (IPv4-mapped IPv6 is IPv4); None if
+    ``value`` is not an address. Tolerates what proxies add: ``[v6]``, ``[v6]:port``,
+    ``v4:port`` and an IPv6 zone (``fe80::1%eth0``, dropped: it names our interface)."""
+    text = value.strip()
+    if text.startswith("["):
+        end = text.find("]")
+        if end == -1 or (end + 1 < len(text) and not _is_port(text[end + 1 :])):
+            return None
+        text = text[1:end]
+    elif text.count(":") == 1:  # an IPv4 address with a port (IPv6 has at least two)
+        host, _, port = text.partition(":")
+        if not port.isdigit():
+            return None
+        text = host
+    text = text.split("%", 1)[0]
     try:
-        ipaddress.ip_address(value)
+        address = ipaddress.ip_address(text)
     except ValueError:
-        return False
-    return True
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+def _is_port(suffix: str) -> bool:
+    return suffix.startswith(":") and suffix[1:].isdigit()

@@ -32,7 +32,7 @@ from django.utils import timezone
 
 from apikeys.guard import ratelimit, usage
 from apikeys.guard.authentication import authenticate
-from apikeys.guard.clientip import client_ip
+from apikeys.guard.clientip import client_ip, rate_limit_identity
 from apikeys.guard.errors import json_error
 from apikeys.models import APIKey
 
@@ -176,7 +176,7 @@ class _SlowPathLimit:
     def under(self) -> bool:
         if not self.asked:
             self.asked = True
-            self.block = ratelimit.blocked(address_of(self.request))
+            self.block = ratelimit.blocked(rate_limit_identity(self.request))
         return self.block is None
 
     def refuse_if_over(self) -> None:
@@ -201,7 +201,7 @@ def rate_limited(block: ratelimit.Block | None) -> Refusal:
 def refuse(request: HttpRequest, refusal: Refusal) -> JsonResponse:
     """Count the refusal (per IP, and per key when the key is known), log it, answer it."""
     if refusal.code in _COUNTED_CODES:
-        ratelimit.record_failure(address_of(request))
+        ratelimit.record_failure(rate_limit_identity(request))
     if refusal.key is not None:
         usage.record_refusal(refusal.key, code=refusal.code, ip=client_ip(request))
     log(request, refusal.status, refusal.key.key_id if refusal.key else "", refusal.code)
