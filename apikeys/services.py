@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from apikeys import keys
+from apikeys.conf import apikeys_settings
 from apikeys.guard.clientip import client_ip
 from apikeys.models import APIKey, AuditEvent, Membership, Project
 from apikeys.permissions import normalize
@@ -65,9 +65,9 @@ class Actor:
 
 def hasher() -> keys.KeyHasher:
     return keys.KeyHasher(
-        memory_cost=settings.APIKEYS_ARGON2_MEMORY_KIB,
-        time_cost=settings.APIKEYS_ARGON2_TIME_COST,
-        parallelism=settings.APIKEYS_ARGON2_PARALLELISM,
+        memory_cost=apikeys_settings.ARGON2_MEMORY_KIB,
+        time_cost=apikeys_settings.ARGON2_TIME_COST,
+        parallelism=apikeys_settings.ARGON2_PARALLELISM,
     )
 
 

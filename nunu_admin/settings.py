@@ -179,7 +179,6 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -258,28 +257,28 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
-# --- API keys (README, "Configuration") ---
-# OWASP's minimum for argon2id: 19 MiB of memory, 2 iterations, 1 lane.
-APIKEYS_ARGON2_MEMORY_KIB = env_int("APIKEYS_ARGON2_MEMORY_KIB", 19456)
-APIKEYS_ARGON2_TIME_COST = env_int("APIKEYS_ARGON2_TIME_COST", 2)
-APIKEYS_ARGON2_PARALLELISM = env_int("APIKEYS_ARGON2_PARALLELISM", 1)
-# Usage (last used, daily counts) is written at most once per key per window per process.
-APIKEYS_USAGE_RESOLUTION = env_int("APIKEYS_USAGE_RESOLUTION", 60)
-# How many verified secrets each process remembers, so argon2 runs once per key.
-APIKEYS_VERIFIED_CACHE_SIZE = env_int("APIKEYS_VERIFIED_CACHE_SIZE", 10000)
-# Failed attempts per client IP before 429 RATE_LIMITED (SPEC §4 check 7).
-APIKEYS_RATE_LIMIT_ENABLED = env_bool("APIKEYS_RATE_LIMIT_ENABLED", True)
-APIKEYS_RATE_LIMIT_FAILURES = env_int("APIKEYS_RATE_LIMIT_FAILURES", 30)
-APIKEYS_RATE_LIMIT_WINDOW = env_int("APIKEYS_RATE_LIMIT_WINDOW", 300)
-# The shared cache (apikeys.guard.sharedcache): after a failed call, answer from this
-# process's memory for this many seconds before trying the cache again.
-APIKEYS_CACHE_RETRY_INTERVAL = env_float("APIKEYS_CACHE_RETRY_INTERVAL", 5)
-# Behind N reverse proxies, the client is the N-th X-Forwarded-For entry from the right.
-APIKEYS_TRUSTED_PROXY_COUNT = env_int("APIKEYS_TRUSTED_PROXY_COUNT", 0)
-# Production answers plain HTTP on /api/ with 403 HTTPS_REQUIRED; DEBUG allows it.
-APIKEYS_REQUIRE_HTTPS = env_bool("APIKEYS_REQUIRE_HTTPS", not DEBUG)
-# Benchmark only: serve /api/ without the guard, to measure what the guard costs.
-APIKEYS_BENCH_GUARD_OFF = env_bool("APIKEYS_BENCH_GUARD_OFF", False)
+# --- API keys (README, "Configuration"; every default is in apikeys/conf.py) ---
+APIKEYS_SITE_NAME = "nunu admin"
+# A deployment may change any of these from its environment; unset, apikeys' default holds.
+for _name in (
+    "APIKEYS_ARGON2_MEMORY_KIB",
+    "APIKEYS_ARGON2_TIME_COST",
+    "APIKEYS_ARGON2_PARALLELISM",
+    "APIKEYS_USAGE_RESOLUTION",
+    "APIKEYS_VERIFIED_CACHE_SIZE",
+    "APIKEYS_RATE_LIMIT_FAILURES",
+    "APIKEYS_RATE_LIMIT_WINDOW",
+    "APIKEYS_TRUSTED_PROXY_COUNT",
+):
+    if os.environ.get(_name, "") != "":
+        globals()[_name] = env_int(_name, 0)
+for _name in ("APIKEYS_CACHE_RETRY_INTERVAL",):
+    if os.environ.get(_name, "") != "":
+        globals()[_name] = env_float(_name, 0)
+# Unset, HTTPS is required unless DEBUG.
+for _name in ("APIKEYS_RATE_LIMIT_ENABLED", "APIKEYS_REQUIRE_HTTPS"):
+    if os.environ.get(_name, "") != "":
+        globals()[_name] = env_bool(_name, False)
 
 LOGGING = {
     "version": 1,

@@ -19,10 +19,10 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 
-from django.conf import settings
 from django.db import connections, router
 
 from apikeys import keys, rows, services
+from apikeys.conf import apikeys_settings
 from apikeys.models import APIKey
 
 logger = logging.getLogger("apikeys.security")
@@ -43,7 +43,7 @@ class VerifiedSecrets:
             return digest
 
     def put(self, stored_hash: str, digest: bytes) -> None:
-        limit = max(0, settings.APIKEYS_VERIFIED_CACHE_SIZE)
+        limit = max(0, apikeys_settings.VERIFIED_CACHE_SIZE)
         with self._lock:
             self._entries[stored_hash] = digest
             self._entries.move_to_end(stored_hash)

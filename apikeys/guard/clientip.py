@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import ipaddress
 
-from django.conf import settings
 from django.http import HttpRequest
+
+from apikeys.conf import apikeys_settings
 
 # The prefix an IPv6 client is counted by (RFC 6177: a /64 is the smallest
 # block handed to a subscriber's link).
@@ -33,7 +34,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 def client_ip(request: HttpRequest) -> str | None:
     """The client's address in canonical form, or None if there is no valid one."""
-    proxies = getattr(settings, "APIKEYS_TRUSTED_PROXY_COUNT", 0)
+    proxies = apikeys_settings.TRUSTED_PROXY_COUNT
     if proxies > 0:
         hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         hops = [hop for hop in hops if hop]

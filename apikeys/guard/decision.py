@@ -26,10 +26,10 @@ import json
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
+from apikeys.conf import apikeys_settings
 from apikeys.guard import ratelimit, usage
 from apikeys.guard.authentication import authenticate
 from apikeys.guard.clientip import client_ip, rate_limit_identity
@@ -75,7 +75,7 @@ class Refusal(Exception):
 
 def require_https(request: HttpRequest) -> None:
     """Check 1: never a redirect, which would make the client send its key again in clear."""
-    if settings.APIKEYS_REQUIRE_HTTPS and not request.is_secure():
+    if apikeys_settings.REQUIRE_HTTPS and not request.is_secure():
         raise Refusal(
             403,
             "HTTPS_REQUIRED",

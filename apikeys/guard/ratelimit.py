@@ -14,8 +14,7 @@ import math
 import time
 from dataclasses import dataclass
 
-from django.conf import settings
-
+from apikeys.conf import apikeys_settings
 from apikeys.guard.sharedcache import shared_cache
 
 _PREFIX = "apikeys:failures"
@@ -33,7 +32,7 @@ class Block:
 
 def _window(now: float) -> tuple[int, int]:
     """(window number, seconds until it ends)."""
-    length = max(1, settings.APIKEYS_RATE_LIMIT_WINDOW)
+    length = max(1, apikeys_settings.RATE_LIMIT_WINDOW)
     number = int(now // length)
     return number, max(1, math.ceil((number + 1) * length - now))
 
@@ -44,17 +43,17 @@ def _cache_key(ip: str, window: int) -> str:
 
 def blocked(ip: str) -> Block | None:
     """A Block when ``ip`` has used up its failed attempts in this window."""
-    if not settings.APIKEYS_RATE_LIMIT_ENABLED:
+    if not apikeys_settings.RATE_LIMIT_ENABLED:
         return None
     window, remaining = _window(_now())
     failures = shared_cache.get(_cache_key(ip, window), 0)
-    if failures >= settings.APIKEYS_RATE_LIMIT_FAILURES:
+    if failures >= apikeys_settings.RATE_LIMIT_FAILURES:
         return Block(retry_after=remaining)
     return None
 
 
 def record_failure(ip: str) -> None:
-    if not settings.APIKEYS_RATE_LIMIT_ENABLED:
+    if not apikeys_settings.RATE_LIMIT_ENABLED:
         return
     window, remaining = _window(_now())
     # Atomic in Redis, so concurrent failures are all counted.

@@ -38,10 +38,11 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
-from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.locmem import LocMemCache
+
+from apikeys.conf import apikeys_settings
 
 logger = logging.getLogger("apikeys.security")
 
@@ -58,10 +59,6 @@ FALLBACK_MAX_ENTRIES = 50_000
 def _now() -> float:
     """Injectable clock for tests (monotonic: the breaker measures intervals)."""
     return time.monotonic()
-
-
-def _setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
 
 
 class SharedCache:
@@ -136,7 +133,7 @@ class SharedCache:
             self._answered_from_memory += 1
             return operation(self.memory)
         try:
-            result = operation(caches[_setting("APIKEYS_CACHE_ALIAS", "default")])
+            result = operation(caches[apikeys_settings.CACHE_ALIAS])
         except Exception as error:  # any cache backend's any failure: never the request's
             self._trip(error)
             return operation(self.memory)
@@ -185,7 +182,7 @@ class SharedCache:
 
     @staticmethod
     def _interval() -> float:
-        return max(0.1, float(_setting("APIKEYS_CACHE_RETRY_INTERVAL", 5)))
+        return max(0.1, float(apikeys_settings.CACHE_RETRY_INTERVAL))
 
 
 shared_cache = SharedCache()

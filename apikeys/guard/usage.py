@@ -21,12 +21,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.conf import settings
 from django.db import DatabaseError, IntegrityError, models, transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from apikeys.conf import apikeys_settings
 from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyPermissionUsage, APIKeyRefusal
 
 logger = logging.getLogger("apikeys.guard.usage")
@@ -73,7 +73,7 @@ _next_sweep: datetime | None = None
 
 
 def _window() -> timedelta:
-    return timedelta(seconds=max(0, settings.APIKEYS_USAGE_RESOLUTION))
+    return timedelta(seconds=max(0, apikeys_settings.USAGE_RESOLUTION))
 
 
 def _take_if_due(key_pk: int, state: _KeyState, now: datetime) -> _Batch | None:

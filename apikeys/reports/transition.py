@@ -23,9 +23,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from django.conf import settings
 from django.utils import timezone
 
+from apikeys.conf import apikeys_settings
 from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyRefusal
 from apikeys.reports.review import REVOKED_CODES, stopped_at
 from apikeys.selectors import CHART_DAYS
@@ -73,7 +73,7 @@ class Transition:
 
 
 def resolution() -> timedelta:
-    return timedelta(seconds=max(0, settings.APIKEYS_USAGE_RESOLUTION))
+    return timedelta(seconds=max(0, apikeys_settings.USAGE_RESOLUTION))
 
 
 def lineage(key: APIKey) -> list[APIKey]:

@@ -90,11 +90,11 @@ def test_a_hash_made_with_other_parameters_needs_rehash():
 
 
 def test_the_default_settings_are_owasps_minimum_for_argon2id():
-    from nunu_admin import settings as production
+    from apikeys.conf import DEFAULTS
 
-    assert production.APIKEYS_ARGON2_MEMORY_KIB == 19 * 1024
-    assert production.APIKEYS_ARGON2_TIME_COST == 2
-    assert production.APIKEYS_ARGON2_PARALLELISM == 1
+    assert DEFAULTS["ARGON2_MEMORY_KIB"] == 19 * 1024
+    assert DEFAULTS["ARGON2_TIME_COST"] == 2
+    assert DEFAULTS["ARGON2_PARALLELISM"] == 1
 
 
 def test_the_checksum_fits_its_six_characters():

@@ -1,0 +1,110 @@
+"""Every ``APIKEYS_*`` setting with its default, in one place (as django-rest-knox does).
+
+A host sets only what it changes, in its Django settings, under the names below
+with the ``APIKEYS_`` prefix; code reads them here, without the prefix:
+
+    from apikeys.conf import apikeys_settings
+    apikeys_settings.RATE_LIMIT_FAILURES
+
+A value is read from ``django.conf.settings`` once and then kept as a plain
+attribute, so the guard's several reads per request cost one attribute lookup
+each. Django's ``setting_changed`` signal (``override_settings``, pytest-django's
+``settings`` fixture) drops the kept values, so a changed setting takes effect
+at once.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+
+PREFIX = "APIKEYS_"
+
+DEFAULTS: dict[str, Any] = {
+    # --- What the host registers (apikeys.permissions) ---
+    # Dotted path to an iterable of apikeys.permissions.Permission; the one setting a host needs.
+    "PERMISSIONS": None,
+    # Dotted path to an iterable of apikeys.permissions.Preset; none by default.
+    "PRESETS": None,
+    # --- Where keys are presented ---
+    # The text before a key's first "_": "<prefix>_<id>_<secret><checksum>". Letters and digits.
+    "KEY_PREFIX": "apikey",
+    # The request header that carries the key.
+    "HEADER": "X-Api-Key",
+    # The path prefix the middleware guards; everything else passes untouched.
+    "API_PREFIX": "/api/",
+    # Dotted path to a callable(key, limit) -> list of the host's objects made with the key,
+    # shown on the key page ("Runs started with this key" in nunu); None shows nothing.
+    "KEY_ACTIVITY": None,
+    # The dashboard's name in page titles, its header and the expiry e-mails' subject.
+    "SITE_NAME": "API keys",
+    # --- The guard ---
+    # Plain HTTP under API_PREFIX answers 403 HTTPS_REQUIRED. None: required unless DEBUG.
+    "REQUIRE_HTTPS": None,
+    # Failed attempts per client IP before 429 RATE_LIMITED (SPEC §4 check 7).
+    "RATE_LIMIT_ENABLED": True,
+    "RATE_LIMIT_FAILURES": 30,
+    "RATE_LIMIT_WINDOW": 300,  # seconds; windows are fixed
+    # The shared cache (apikeys.guard.sharedcache): the alias in CACHES it uses, and how many
+    # seconds, after a failed call, it answers from process memory before trying again.
+    "CACHE_ALIAS": "default",
+    "CACHE_RETRY_INTERVAL": 5,
+    # Behind N reverse proxies, the client is the N-th X-Forwarded-For entry from the right.
+    "TRUSTED_PROXY_COUNT": 0,
+    # Usage (last used, daily counts) is written at most once per key per this many seconds
+    # per process.
+    "USAGE_RESOLUTION": 60,
+    # How many verified secrets each process remembers, so argon2 runs once per key.
+    "VERIFIED_CACHE_SIZE": 10000,
+    # --- Hashing: OWASP's minimum for argon2id (19 MiB of memory, 2 iterations, 1 lane) ---
+    "ARGON2_MEMORY_KIB": 19456,
+    "ARGON2_TIME_COST": 2,
+    "ARGON2_PARALLELISM": 1,
+}
+
+
+class APIKeysSettings:
+    """Attribute access to the settings: the host's value, else the default."""
+
+    def __init__(self, defaults: dict[str, Any]) -> None:
+        self._defaults = defaults
+        self._cached: set[str] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        # Only called for names not yet kept as attributes (the slow path, once per name).
+        if name not in self._defaults:
+            raise AttributeError(f"{PREFIX}{name} is not an apikeys setting.")
+        value = getattr(settings, PREFIX + name, self._defaults[name])
+        if name == "REQUIRE_HTTPS" and value is None:
+            value = not settings.DEBUG
+        self._cached.add(name)
+        setattr(self, name, value)
+        return value
+
+    def reload(self) -> None:
+        for name in self._cached:
+            delattr(self, name)
+        self._cached.clear()
+
+
+apikeys_settings = APIKeysSettings(DEFAULTS)
+
+# Everything that keeps a value derived from a setting registers here to be told it changed.
+_reload_hooks: list[Any] = []
+
+
+def on_reload(hook: Any) -> Any:
+    """Register ``hook()`` to run when an APIKEYS_* setting (or DEBUG) changes."""
+    _reload_hooks.append(hook)
+    return hook
+
+
+@receiver(setting_changed)
+def _reload(*, setting: str, **kwargs: Any) -> None:
+    if setting.startswith(PREFIX) or setting == "DEBUG":
+        apikeys_settings.reload()
+        for hook in _reload_hooks:
+            hook()
