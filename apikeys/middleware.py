@@ -32,7 +32,6 @@ import re
 import uuid
 from collections.abc import Callable
 
-from django.conf import settings
 from django.core.exceptions import (
     BadRequest,
     PermissionDenied,
@@ -53,7 +52,6 @@ from apikeys.guard.decision import (
 )
 from apikeys.guard.errors import REQUEST_ID_HEADER, json_error
 from apikeys.models import APIKey
-from apikeys.permissions import PERMISSION_CODES
 
 request_log = logging.getLogger("apikeys.requests")
 security_log = logging.getLogger("apikeys.security")
@@ -94,16 +92,13 @@ class APIKeyMiddleware:
         return response
 
     def _guarded(self, request: HttpRequest) -> HttpResponse:
-        if settings.APIKEYS_BENCH_GUARD_OFF:
-            request.api_key = _bench_key()  # type: ignore[attr-defined]
-            return _as_json_error(request, self.get_response(request))
         try:
             key, permission = _check(request)
         except Refusal as refusal:
             return refuse(request, refusal)
         if key is not None:
             request.api_key = key  # type: ignore[attr-defined]
-        response = _as_json_error(request, self.get_response(request))
+        response = as_json_error(request, self.get_response(request))
         if key is not None:
             accept(request, key, permission, response.status_code)
         return response
@@ -163,7 +158,7 @@ def _error_for_status(request: HttpRequest, status: int) -> HttpResponse:
     return json_error(request, status, code, message)
 
 
-def _as_json_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+def as_json_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:
     """Replace an HTML error page (a 405 from require_http_methods, a 400 from
     DisallowedHost, DEBUG's technical pages) with the JSON envelope."""
     if response.status_code < 400 or response.get("Content-Type", "").startswith(
@@ -176,17 +171,6 @@ def _as_json_error(request: HttpRequest, response: HttpResponse) -> HttpResponse
         if header in response:
             replacement[header] = response[header]
     return replacement
-
-
-def _bench_key() -> APIKey:
-    """Benchmark only (APIKEYS_BENCH_GUARD_OFF): an unsaved stand-in key, so the views
-    run exactly as guarded but nothing is read or verified. Its project is
-    ``APIKEYS_BENCH_PROJECT_ID``."""
-    return APIKey(
-        project_id=int(getattr(settings, "APIKEYS_BENCH_PROJECT_ID", 0) or 0),
-        key_id="bench0000000",
-        permissions=list(PERMISSION_CODES),
-    )
 
 
 def _request_id(request: HttpRequest) -> str:

@@ -10,7 +10,7 @@ database ``bench_<pid>`` dropped at the end) gets a project with 1,000 keys
 hashed with argon2id at full cost and 50 runs. Two gunicorns run the
 production configuration (DEBUG off, 2 sync workers, persistent database
 connections, rate limiting off): one with the guard, one with the guard
-switched off (APIKEYS_BENCH_GUARD_OFF=1). wrk loads them from a second process
+swapped for bench/middleware.py's stand-in (BENCH_GUARD_OFF=1). wrk loads them from a second process
 (a Python load generator when wrk is missing, or with --loader python):
 
     a  valid key, GET /api/v1/runs          d  wrong secret for a real key id (argon2 each time)
@@ -170,7 +170,7 @@ def django_environment(db_url: str, folder: Path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {load.HEADER_NAME_ENV, load.HEADER_VALUE_ENV, "APIKEYS_BENCH_GUARD_OFF"}
+        if key not in {load.HEADER_NAME_ENV, load.HEADER_VALUE_ENV, "BENCH_GUARD_OFF"}
     }
     env.update(
         {
@@ -338,16 +338,17 @@ def _run(args: argparse.Namespace, cleanup: Cleanup) -> int:
     import django
 
     django.setup()
-    from django.conf import settings
     from django.core.management import call_command
+
+    from apikeys.conf import apikeys_settings
 
     load_before = load_average()
     print(f"nunu admin benchmark: {machine()}; load average {load_before}")
     print(f"database: {db.label}")
     params = {
-        "memory_cost": settings.APIKEYS_ARGON2_MEMORY_KIB,
-        "time_cost": settings.APIKEYS_ARGON2_TIME_COST,
-        "parallelism": settings.APIKEYS_ARGON2_PARALLELISM,
+        "memory_cost": apikeys_settings.ARGON2_MEMORY_KIB,
+        "time_cost": apikeys_settings.ARGON2_TIME_COST,
+        "parallelism": apikeys_settings.ARGON2_PARALLELISM,
     }
     step = time.monotonic()
     # Before the first query: the pool forks, and no child may share a database connection.
@@ -366,8 +367,8 @@ def _run(args: argparse.Namespace, cleanup: Cleanup) -> int:
     guarded = servers.Gunicorn("guarded", env, folder)
     guard_off_env = {
         **env,
-        "APIKEYS_BENCH_GUARD_OFF": "1",
-        "APIKEYS_BENCH_PROJECT_ID": str(seeded.api_project_id),
+        "BENCH_GUARD_OFF": "1",
+        "BENCH_PROJECT_ID": str(seeded.api_project_id),
     }
     guard_off = servers.Gunicorn("guard-off", guard_off_env, folder)
     cleanup.servers += [guarded, guard_off]

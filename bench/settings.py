@@ -18,9 +18,16 @@ if os.environ.get("BENCH_STATIC_ROOT"):
 
 # The baseline at its fastest, so the comparison is conservative: HasAPIKey is a
 # permission and needs no authentication class; only JSON is ever rendered.
-# Guard off (case b): the views get a stand-in key of this project (apikeys.middleware).
-if os.environ.get("APIKEYS_BENCH_PROJECT_ID"):
-    APIKEYS_BENCH_PROJECT_ID = int(os.environ["APIKEYS_BENCH_PROJECT_ID"])
+# Guard off (case b): the stand-in middleware of bench/middleware.py takes the guard's
+# place, and the views get an unsaved key of this project.
+if os.environ.get("BENCH_GUARD_OFF") == "1":
+    MIDDLEWARE = [
+        "bench.middleware.GuardOffMiddleware"
+        if entry == "apikeys.middleware.APIKeyMiddleware"
+        else entry
+        for entry in MIDDLEWARE  # noqa: F405
+    ]
+    BENCH_PROJECT_ID = int(os.environ.get("BENCH_PROJECT_ID", "0"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
