@@ -1,4 +1,4 @@
-"""Template filters of the dashboard: relative times with the exact time on hover."""
+"""Template tags of the dashboard: relative times with the exact time on hover, the site's name."""
 
 from __future__ import annotations
 
@@ -11,7 +11,15 @@ from django.utils.html import format_html
 from django.utils.safestring import SafeString
 from django.utils.timesince import timesince, timeuntil
 
+from apikeys.conf import apikeys_settings
+
 register = template.Library()
+
+
+@register.simple_tag
+def site_name() -> str:
+    """The host's name for the dashboard (APIKEYS_SITE_NAME), in titles and the header."""
+    return apikeys_settings.SITE_NAME
 
 
 @register.filter

@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from apikeys.conf import apikeys_settings
 from apikeys.management.base import BadInput, iso_datetime
 from apikeys.management.base import Command as CLICommand
 from apikeys.models import APIKey, ExpiryNotice, Membership, Project
@@ -104,7 +105,8 @@ def notify_expiring(*, projects: QuerySet[Project], days: int, now: datetime) ->
             # Inside the transaction: if the mail server refuses, the notice is not recorded
             # and the next run tries again.
             send_mail(
-                subject=f"[nunu admin] API key {key.name!r} expires {key.expires_at:%Y-%m-%d}",
+                subject=f"[{apikeys_settings.SITE_NAME}] API key {key.name!r} "
+                f"expires {key.expires_at:%Y-%m-%d}",
                 message=_body(key, now),
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 recipient_list=recipients,

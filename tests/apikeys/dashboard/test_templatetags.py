@@ -36,3 +36,21 @@ def test_evidence_leaves_other_values_alone():
 
 def test_label_reads_like_words():
     assert label("last_used_at") == "last used at"
+
+
+def test_the_dashboard_is_named_by_the_hosts_setting(settings, admin_user, project, client):
+    settings.APIKEYS_SITE_NAME = "Acme keys"
+    client.force_login(admin_user)
+    page = client.get(f"/projects/{project.slug}/admin/api-keys/").content.decode()
+    assert "| Acme keys</title>" in page
+    assert '<div id="site-name"><a href="/">Acme keys</a></div>' in page
+    # The app's own stylesheet and script, not the site's.
+    assert "/static/apikeys/dashboard.css" in page
+    assert "/static/apikeys/dashboard.js" in page
+
+
+def test_the_dashboards_static_files_are_served_from_the_app(client):
+    for name in ("apikeys/dashboard.css", "apikeys/dashboard.js"):
+        response = client.get(f"/static/{name}")
+        assert response.status_code == 200, name
+        assert b"".join(response.streaming_content)  # type: ignore[attr-defined]
