@@ -245,6 +245,8 @@ class AuditEvent(models.Model):
         MEMBER_ADDED = "member.added", "Member added"
         MEMBER_REMOVED = "member.removed", "Member removed"
         MEMBER_ROLE_CHANGED = "member.role_changed", "Member role changed"
+        PROJECT_CREATED = "project.created", "Project created"
+        EXPIRY_NOTICE_SENT = "key.expiry_notice_sent", "Expiry notice sent"
 
     # DO_NOTHING: the log outlives what it describes; a project is never deleted by the app.
     project = models.ForeignKey(

@@ -20,6 +20,7 @@ from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from apikeys import selectors, services
 from apikeys.dashboard.access import ProjectAccess, project_admin_required, project_member_required
+from apikeys.dashboard.actor import actor_of
 from apikeys.dashboard.forms import DeleteKeyForm, EditKeyForm
 from apikeys.dashboard.views.projects import project_context
 from apikeys.models import EXPIRES_SOON_DAYS, APIKey
@@ -194,7 +195,7 @@ def key_deactivate(request: HttpRequest, access: ProjectAccess, key_id: str) -> 
     key = _key_or_404(access, key_id)
     if request.method == "GET":
         return _confirm(request, access, key, action="deactivate")
-    key = services.key_deactivate(key=key, actor=services.Actor.from_request(request))
+    key = services.key_deactivate(key=key, actor=actor_of(request))
     return _after_action(
         request, access, key, f"Key “{key.name}” is deactivated; the API refuses it from now on."
     )
@@ -208,7 +209,7 @@ def key_reactivate(request: HttpRequest, access: ProjectAccess, key_id: str) -> 
     if request.method == "GET":
         return _confirm(request, access, key, action="reactivate")
     try:
-        key = services.key_reactivate(key=key, actor=services.Actor.from_request(request))
+        key = services.key_reactivate(key=key, actor=actor_of(request))
     except services.PolicyError as error:
         return _after_action(request, access, key, str(error), error=True)
     return _after_action(request, access, key, f"Key “{key.name}” is active again.")
@@ -230,7 +231,7 @@ def key_delete(request: HttpRequest, access: ProjectAccess, key_id: str) -> Http
             return reswap(retarget(response, f"#confirm-{key.key_id}"), "outerHTML")
         return _form_errors(response, request)
     name, key_id, from_row = key.name, key.key_id, _row_wanted(request, key)
-    services.key_delete(key=key, actor=services.Actor.from_request(request))
+    services.key_delete(key=key, actor=actor_of(request))
     notice = f"Key “{name}” is deleted; the API refuses it from now on."
     if from_row:
         return _after_row_action(request, access, key_id, notice, deleted=True)
@@ -251,7 +252,7 @@ def key_edit(request: HttpRequest, access: ProjectAccess, key_id: str) -> HttpRe
         try:
             key = services.key_update(
                 key=key,
-                actor=services.Actor.from_request(request),
+                actor=actor_of(request),
                 name=form.cleaned_data["name"],
                 description=form.cleaned_data["description"],
                 permissions=form.cleaned_data["permissions"],

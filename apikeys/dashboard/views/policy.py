@@ -1,8 +1,7 @@
 """The project's settings: key policy and members. Admins change; auditors read.
 
-Every change goes through apikeys.services, so each one leaves an audit event.
-A project always keeps one admin: the last one cannot be removed or demoted,
-or nobody could manage its keys again without a superuser.
+Every change goes through apikeys.services, so each one leaves an audit event;
+the services keep the last admin (services.LastAdminError), this page says why.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from apikeys import services
 from apikeys.dashboard.access import ProjectAccess, project_admin_required, project_member_required
+from apikeys.dashboard.actor import actor_of
 from apikeys.dashboard.views.projects import project_context
 from apikeys.models import Membership
 
@@ -101,7 +101,7 @@ def project_settings(request: HttpRequest, access: ProjectAccess) -> HttpRespons
         return _page(request, access, policy_form=form, status=422)
     services.policy_update(
         project=access.project,
-        actor=services.Actor.from_request(request),
+        actor=actor_of(request),
         max_key_lifetime_days=form.cleaned_data["max_key_lifetime_days"],
         expiry_required=form.cleaned_data["expiry_required"],
         stale_threshold_days=form.cleaned_data["stale_threshold_days"],
@@ -131,7 +131,7 @@ def member_add(request: HttpRequest, access: ProjectAccess) -> HttpResponse:
         project=access.project,
         user=user,
         role=form.cleaned_data["role"],
-        actor=services.Actor.from_request(request),
+        actor=actor_of(request),
     )
     messages.success(request, f"{username} is now a member ({form.cleaned_data['role']}).")
     return redirect("apikeys:settings", slug=access.project.slug)
@@ -148,19 +148,6 @@ def _membership(access: ProjectAccess, user_id: int) -> Membership:
     return membership
 
 
-def _is_last_admin(membership: Membership) -> bool:
-    return (
-        membership.role == Membership.Role.ADMIN
-        and Membership.objects.filter(
-            project_id=membership.project_id, role=Membership.Role.ADMIN
-        ).count()
-        == 1
-    )
-
-
-LAST_ADMIN = "A project needs at least one admin: make someone else admin first."
-
-
 @require_POST
 @project_admin_required
 def member_role(request: HttpRequest, access: ProjectAccess, user_id: int) -> HttpResponse:
@@ -168,15 +155,17 @@ def member_role(request: HttpRequest, access: ProjectAccess, user_id: int) -> Ht
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose admin or auditor.")
-    elif form.cleaned_data["role"] != membership.role and _is_last_admin(membership):
-        messages.error(request, LAST_ADMIN)
-    else:
+        return redirect("apikeys:settings", slug=access.project.slug)
+    try:
         services.member_set(
             project=access.project,
             user=membership.user,
             role=form.cleaned_data["role"],
-            actor=services.Actor.from_request(request),
+            actor=actor_of(request),
         )
+    except services.LastAdminError as error:
+        messages.error(request, str(error))
+    else:
         messages.success(
             request, f"{membership.user.get_username()} is now {form.cleaned_data['role']}."
         )
@@ -187,12 +176,13 @@ def member_role(request: HttpRequest, access: ProjectAccess, user_id: int) -> Ht
 @project_admin_required
 def member_remove(request: HttpRequest, access: ProjectAccess, user_id: int) -> HttpResponse:
     membership = _membership(access, user_id)
-    if _is_last_admin(membership):
-        messages.error(request, LAST_ADMIN)
+    try:
+        services.member_remove(
+            project=access.project, user=membership.user, actor=actor_of(request)
+        )
+    except services.LastAdminError as error:
+        messages.error(request, str(error))
         return redirect("apikeys:settings", slug=access.project.slug)
-    services.member_remove(
-        project=access.project, user=membership.user, actor=services.Actor.from_request(request)
-    )
     name = membership.user.get_username()
     messages.success(
         request,

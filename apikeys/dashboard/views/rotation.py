@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 
 from apikeys import selectors, services
 from apikeys.dashboard.access import ProjectAccess, project_admin_required
+from apikeys.dashboard.actor import actor_of
 from apikeys.dashboard.views.projects import project_context
 from apikeys.models import APIKey
 
@@ -75,9 +76,7 @@ def key_rotate(request: HttpRequest, access: ProjectAccess, key_id: str) -> Http
     grace_code = form.cleaned_data["grace"]
     grace = services.GRACE_PERIODS[grace_code] if grace_code else None
     try:
-        successor, plaintext = services.key_rotate(
-            key=key, actor=services.Actor.from_request(request), grace=grace
-        )
+        successor, plaintext = services.key_rotate(key=key, actor=actor_of(request), grace=grace)
     except (services.PolicyError, services.KeyInputError) as error:
         cache.delete(_token_key(form.cleaned_data["token"]))
         form.add_error(None, str(error))

@@ -31,6 +31,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from apikeys import services
 from apikeys.dashboard.access import ProjectAccess, project_admin_required
+from apikeys.dashboard.actor import actor_of
 from apikeys.dashboard.forms import (
     EXPIRY_DATE,
     DetailsForm,
@@ -306,7 +307,7 @@ def _create(
             description=summary["description"],
             permissions=summary["permission_codes"],
             expires_at=expires_at,
-            actor=services.Actor.from_request(request),
+            actor=actor_of(request),
             now=now,
         )
     except (services.KeyInputError, services.PolicyError) as error:

@@ -15,12 +15,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import send_mail
-from django.db import transaction
 from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 
+from apikeys import services
 from apikeys.conf import apikeys_settings
-from apikeys.management.base import BadInput, iso_datetime
+from apikeys.management.base import BadInput, cli_actor, iso_datetime
 from apikeys.management.base import Command as CLICommand
 from apikeys.models import APIKey, ExpiryNotice, Membership, Project
 
@@ -96,14 +96,8 @@ def notify_expiring(*, projects: QuerySet[Project], days: int, now: datetime) ->
         recipients = list(dict.fromkeys(recipients))
         if not recipients or key.expires_at is None:
             continue  # announced when someone with an address joins
-        with transaction.atomic():
-            _, created = ExpiryNotice.objects.get_or_create(
-                key=key, threshold_days=days, expires_at=key.expires_at, defaults={"sent_at": now}
-            )
-            if not created:
-                continue  # another run got here first
-            # Inside the transaction: if the mail server refuses, the notice is not recorded
-            # and the next run tries again.
+
+        def deliver(key: APIKey = key, recipients: list[str] = recipients) -> None:
             send_mail(
                 subject=f"[{apikeys_settings.SITE_NAME}] API key {key.name!r} "
                 f"expires {key.expires_at:%Y-%m-%d}",
@@ -111,7 +105,17 @@ def notify_expiring(*, projects: QuerySet[Project], days: int, now: datetime) ->
                 from_email=settings.DEFAULT_FROM_EMAIL,
                 recipient_list=recipients,
             )
-        sent += 1
+
+        # False when another run got here first; a refused mail records nothing.
+        if services.expiry_notice_send(
+            key=key,
+            threshold_days=days,
+            recipients=recipients,
+            deliver=deliver,
+            actor=cli_actor(),
+            now=now,
+        ):
+            sent += 1
     return sent
 
 

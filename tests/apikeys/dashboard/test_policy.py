@@ -80,6 +80,7 @@ def test_rotation_under_a_max_lifetime_gets_an_expiry_within_it(project, make_ke
 
 
 def test_membership_changes_go_through_services_with_audit_events(project, make_user):
+    make_user("alice", project=project, role="admin")
     bob = make_user("bob")
     services.member_set(project=project, user=bob, role="auditor", actor=ACTOR)
     services.member_set(project=project, user=bob, role="admin", actor=ACTOR)

@@ -1,0 +1,68 @@
+"""Every write to projects, keys and the audit log. Views and commands call these.
+
+Each function is keyword-only, runs in one transaction, enforces the project's
+key policy, and records an audit event. None takes a request: the caller says
+who acts with an :class:`Actor`. The plaintext of a new key exists only in the
+return value of :func:`key_create` and :func:`key_rotate`.
+
+    audit.py      Actor, audit_record
+    policy.py     the policy's and the input's refusals (PolicyError, KeyInputError)
+    lifecycle.py  create, update, deactivate, reactivate, delete a key
+    rotation.py   rotate a key, the grace periods
+    projects.py   projects, members (the last-admin rule), policy, expiry notices
+"""
+
+from apikeys.services.audit import Actor, audit_record
+from apikeys.services.lifecycle import (
+    hasher,
+    key_create,
+    key_deactivate,
+    key_delete,
+    key_reactivate,
+    key_update,
+)
+from apikeys.services.policy import (
+    MAX_NAME_LENGTH,
+    KeyInputError,
+    PolicyError,
+    clean_name,
+    default_lifetime,
+    validate_expiry,
+)
+from apikeys.services.projects import (
+    LAST_ADMIN,
+    LastAdminError,
+    expiry_notice_send,
+    member_remove,
+    member_set,
+    policy_update,
+    project_create,
+)
+from apikeys.services.rotation import GRACE_PERIODS, grace_label, key_rotate
+
+__all__ = [
+    "GRACE_PERIODS",
+    "LAST_ADMIN",
+    "MAX_NAME_LENGTH",
+    "Actor",
+    "KeyInputError",
+    "LastAdminError",
+    "PolicyError",
+    "audit_record",
+    "clean_name",
+    "default_lifetime",
+    "expiry_notice_send",
+    "grace_label",
+    "hasher",
+    "key_create",
+    "key_deactivate",
+    "key_delete",
+    "key_reactivate",
+    "key_rotate",
+    "key_update",
+    "member_remove",
+    "member_set",
+    "policy_update",
+    "project_create",
+    "validate_expiry",
+]
