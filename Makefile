@@ -2,28 +2,43 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# Two stamps: `make run` needs only the runtime requirements; tests and linters add the rest.
+RUN_STAMP := $(VENV)/.installed-run
 STAMP := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address to print: a server on every interface is still opened at 127.0.0.1.
+URL := http://$(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 
 .PHONY: run test test-e2e lint bench install migrate clean
 
-$(STAMP): requirements.txt requirements-dev.txt
+define make_venv
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+endef
+
+$(RUN_STAMP): requirements.txt
+	$(make_venv)
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $(RUN_STAMP)
+
+# requirements-dev.txt includes requirements.txt, so this satisfies `make run` too.
+$(STAMP): requirements.txt requirements-dev.txt
+	$(make_venv)
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
-	touch $(STAMP)
+	touch $(STAMP) $(RUN_STAMP)
 
 install: $(STAMP)
 
-migrate: $(STAMP)
+migrate: $(RUN_STAMP)
 	DJANGO_DEBUG=1 $(BIN)/python manage.py migrate --noinput
 
 # A development server with demo data; the demo logins are printed before it starts.
+# HOST and PORT choose where it listens: make run PORT=8080
 run: migrate
-	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo
-	@echo "Open http://$(HOST):$(PORT)/ and sign in with a login above."
+	DJANGO_DEBUG=1 $(BIN)/python manage.py seed_demo --url $(URL)
+	@echo "Open $(URL)/ and sign in with a login above."
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The whole suite except the browser tests (those are `make test-e2e`).

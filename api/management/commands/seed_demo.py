@@ -19,11 +19,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.management.base import CommandParser
 from django.db import transaction
 from django.utils import timezone
 
 from api.models import Bug, Build, Run
 from apikeys import services
+from apikeys.management.base import BadInput
 from apikeys.management.base import Command as CLICommand
 from apikeys.models import (
     APIKey,
@@ -35,8 +37,8 @@ from apikeys.models import (
 )
 from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, PRESETS, READ_RUNS
 
-LOGIN_URL = "http://127.0.0.1:8000/accounts/login/"
-API_URL = "http://127.0.0.1:8000/api/v1/runs"
+# Where the dev server listens; `make run` passes the HOST and PORT it chose.
+DEFAULT_URL = "http://127.0.0.1:8000"
 
 DEMO_SLUG = "demo"
 DEMO_NAME = "Demo Game Studio"
@@ -166,21 +168,30 @@ class Command(CLICommand):
         "an admin and an auditor. Safe to run again: it only adds what is missing."
     )
 
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--url",
+            default=DEFAULT_URL,
+            help=f"The server's address, for the URLs printed (default {DEFAULT_URL}).",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        base = server_url(options["url"])
         now = timezone.now()
         with transaction.atomic():
             seeded = Seeder(now)
             seeded.run()
-        self.report(seeded)
+        self.report(seeded, base)
 
-    def report(self, seeded: Seeder) -> None:
+    def report(self, seeded: Seeder, base: str) -> None:
         out = self.stdout.write
+        login_url, api_url = f"{base}/accounts/login/", f"{base}/api/v1/runs"
         if seeded.created:
             out(f"Demo data created: {', '.join(seeded.created)}.")
         else:
             out("Demo data already present; nothing added.")
         out("")
-        out(f"Sign in at {LOGIN_URL}")
+        out(f"Sign in at {login_url}")
         out(
             f"  {ADMIN[0] + ' / ' + ADMIN[1]:<30}  superuser; admin of {DEMO_SLUG!r} "
             f"and {OTHER_SLUG!r}"
@@ -201,7 +212,21 @@ class Command(CLICommand):
                 f"--project {DEMO_SLUG} "
                 '--name "curl $(date +%s)" --preset monitoring --expires-in 7d)'
             )
-        out(f'  curl -H "X-Api-Key: $NUNU_API_KEY" {API_URL}')
+        out(f'  curl -H "X-Api-Key: $NUNU_API_KEY" {api_url}')
+
+
+def server_url(value: str) -> str:
+    """``http://host:port`` without a trailing slash; a wildcard host reads as 127.0.0.1."""
+    url = value.strip().rstrip("/")
+    if "://" not in url:
+        url = f"http://{url}"
+    scheme, _, rest = url.partition("://")
+    host, sep, port = rest.rpartition(":") if ":" in rest else (rest, "", "")
+    if host in ("0.0.0.0", "", "[::]", "::"):  # noqa: S104  # a listening address, not a bind
+        host = "127.0.0.1"
+    if scheme not in ("http", "https") or not (port.isdigit() or not sep):
+        raise BadInput(f"--url must look like http://127.0.0.1:8000, not {value!r}.")
+    return f"{scheme}://{host}{sep}{port}"
 
 
 class Seeder:

@@ -8,7 +8,7 @@ from io import StringIO
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from api.models import Bug, Build, Run
@@ -165,3 +165,26 @@ def test_the_rotation_is_recorded_in_the_audit_log(seeded):
     successor = APIKey.objects.get(rotated_from__isnull=False, project__slug="demo")
     event = AuditEvent.objects.get(action="key.rotated", key_id=successor.rotated_from.key_id)
     assert event.changes["successor"] == successor.key_id
+
+
+@pytest.mark.parametrize(
+    ("url", "printed"),
+    [
+        ("http://127.0.0.1:8171", "http://127.0.0.1:8171"),
+        ("http://0.0.0.0:9000/", "http://127.0.0.1:9000"),
+        ("localhost:8080", "http://localhost:8080"),
+    ],
+)
+def test_the_urls_printed_follow_the_server_address(db, url, printed):
+    out = StringIO()
+    call_command("seed_demo", "--url", url, stdout=out, stderr=StringIO())
+    text = out.getvalue()
+    assert f"Sign in at {printed}/accounts/login/" in text
+    assert f"{printed}/api/v1/runs" in text
+    assert ":8000" not in text
+
+
+def test_a_malformed_url_is_one_line_and_exit_2(db):
+    with pytest.raises(CommandError) as raised:
+        call_command("seed_demo", "--url", "ftp://host:port", stdout=StringIO(), stderr=StringIO())
+    assert raised.value.returncode == 2
