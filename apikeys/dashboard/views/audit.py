@@ -5,7 +5,12 @@ from __future__ import annotations
 from django import forms
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    StreamingHttpResponse,
+)
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
@@ -66,7 +71,10 @@ def _filtered(
     request: HttpRequest, access: ProjectAccess
 ) -> tuple[AuditFilterForm, QuerySet[AuditEvent]]:
     form = AuditFilterForm(request.GET)
-    filters = form.cleaned_data if form.is_valid() else {}
+    if not form.is_valid():
+        # A filter that cannot be read lists nothing: all events would pass for a result.
+        return form, AuditEvent.objects.none()
+    filters = form.cleaned_data
     events = audit_export.audit_events(
         access.project,
         action=filters.get("action", ""),
@@ -76,6 +84,17 @@ def _filtered(
         until=filters.get("until"),
     )
     return form, events
+
+
+def filter_errors(form: AuditFilterForm) -> list[str]:
+    """Each error of the filters as one sentence, naming its field: “From: Enter a valid date.”"""
+    if form.is_valid():
+        return []
+    sentences: list[str] = []
+    for name, errors in form.errors.items():
+        prefix = "" if name == "__all__" else f"{form.fields[name].label}: "
+        sentences.extend(f"{prefix}{error}" for error in errors)
+    return sentences
 
 
 @require_GET
@@ -95,6 +114,7 @@ def audit_log(request: HttpRequest, access: ProjectAccess) -> HttpResponse:
         page=page,
         rows=rows,
         filter_query=query.urlencode(),
+        filter_errors=filter_errors(form),
     )
     template = "apikeys/audit_log.html"
     if getattr(request, "htmx", False):
@@ -107,7 +127,12 @@ def audit_log(request: HttpRequest, access: ProjectAccess) -> HttpResponse:
 def audit_export_view(
     request: HttpRequest, access: ProjectAccess, fmt: str
 ) -> StreamingHttpResponse:
-    _, events = _filtered(request, access)
+    form, events = _filtered(request, access)
+    if not form.is_valid():
+        errors = " ".join(filter_errors(form))
+        return HttpResponseBadRequest(  # type: ignore[return-value]
+            f"These filters cannot be exported: {errors}\n", content_type="text/plain"
+        )
     stamp = timezone.now().strftime("%Y%m%dT%H%M%SZ")
     filename = f"audit-{access.project.slug}-{stamp}.{fmt}"
     if fmt == "csv":

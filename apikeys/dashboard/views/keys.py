@@ -185,6 +185,10 @@ def _confirm(
     template = "apikeys/key_confirm.html"
     if _partial_wanted(request):
         template += "#confirm-panel"
+    else:
+        # A page of its own (a new tab, a bookmark): there is no key section to swap,
+        # so the form posts normally and the answer is the key's page.
+        context["standalone"] = True
     return render(request, template, context)
 
 
@@ -262,9 +266,12 @@ def key_edit(request: HttpRequest, access: ProjectAccess, key_id: str) -> HttpRe
         else:
             return _after_action(request, access, key, f"Key “{key.name}” is saved.")
     template = "apikeys/key_edit.html"
-    if _partial_wanted(request):
+    standalone = not _partial_wanted(request)
+    if not standalone:
         template += "#edit-panel"
-    context = project_context(request, access, key=key, form=form, permissions=PERMISSIONS)
+    context = project_context(
+        request, access, key=key, form=form, permissions=PERMISSIONS, standalone=standalone
+    )
     response = render(request, template, context)
     return _form_errors(response, request) if form.errors else response
 

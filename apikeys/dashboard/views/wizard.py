@@ -38,6 +38,7 @@ from apikeys.dashboard.forms import (
     ExpirationForm,
     PermissionsForm,
 )
+from apikeys.dashboard.showonce import example_call
 from apikeys.dashboard.views.projects import project_context
 from apikeys.permissions import PERMISSIONS, PRESETS
 
@@ -137,6 +138,18 @@ def _finished(access: ProjectAccess, request: HttpRequest) -> HttpResponse:
     return redirect("apikeys:key-list", slug=access.project.slug)
 
 
+def _not_open(access: ProjectAccess, request: HttpRequest) -> HttpResponse:
+    """A wizard id this session never opened (made up, mistyped, or from a session
+    that ended): nothing was created from it, so say that and offer a new one."""
+    messages.warning(
+        request,
+        "That key wizard is not open: the link is wrong, or the wizard was started in a "
+        "session that has ended. No key was created from it; start again with "
+        "“Create API key”.",
+    )
+    return redirect("apikeys:key-list", slug=access.project.slug)
+
+
 # --- Views ------------------------------------------------------------------
 
 
@@ -163,7 +176,9 @@ def wizard_step(
         raise Http404("No such wizard step.")
     state = _load(request, access, wizard_id)
     if state is None:
-        return _finished(access, request)
+        if cache.get(_used_token_key(wizard_id)):
+            return _finished(access, request)
+        return _not_open(access, request)
     now = timezone.now()
     open_step = _first_open_step(state)
     if STEPS.index(step) > STEPS.index(open_step):
@@ -324,7 +339,9 @@ def _create(
         access,
         key=key,
         plaintext=plaintext,
-        api_base=request.build_absolute_uri("/api/v1"),
+        example_curl=example_call(summary["permission_codes"]).curl(
+            request.build_absolute_uri("/")
+        ),
         permissions=summary["permissions"],
     )
     # never_cache on the view adds Cache-Control: no-store to this response.
