@@ -59,6 +59,13 @@ DEFAULTS: dict[str, Any] = {
     "USAGE_RESOLUTION": 60,
     # How many verified secrets each process remembers, so argon2 runs once per key.
     "VERIFIED_CACHE_SIZE": 10000,
+    # Seconds a verified secret's keyed digest is remembered after its last use, in each
+    # process and in the shared cache, so argon2 runs about once per key per cluster.
+    "VERIFIED_TIMEOUT": 3600,
+    # argon2 refusals per key id per window (seconds) before that id's secrets are checked
+    # against verified digests only (SPEC §10): past it, guessing costs no argon2.
+    "SECRET_FAILURES": 10,
+    "SECRET_FAILURES_WINDOW": 300,
     # --- Hashing: OWASP's minimum for argon2id (19 MiB of memory, 2 iterations, 1 lane) ---
     "ARGON2_MEMORY_KIB": 19456,
     "ARGON2_TIME_COST": 2,

@@ -14,7 +14,6 @@ every malformed input is the same plain ``None``.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import re
 import secrets
@@ -119,13 +118,17 @@ def mask(key_id: str) -> str:
     return f"{PREFIX}{key_id}_…"
 
 
-def fast_digest(secret: str) -> bytes:
-    """The digest remembered for a secret argon2 has already verified.
+def verified_digest(digest_key: bytes, stored_hash: str, secret: str) -> bytes:
+    """What the guard remembers of a secret argon2 has verified against ``stored_hash``.
 
-    SHA-256 of a 190-bit random secret cannot be reversed or brute-forced, and
-    it lives only in the memory of the process that verified it.
+    HMAC-SHA-256 under ``digest_key`` (derived from the site's secret key), over
+    the stored hash and the secret: without the site's key a stolen digest can
+    be neither reversed nor checked against a guess, and binding it to the
+    stored hash retires it when the hash changes (a re-hash). It is never the
+    secret, and never a plain hash of it.
     """
-    return hashlib.sha256(secret.encode("ascii")).digest()
+    message = stored_hash.encode("ascii") + b"\x00" + secret.encode("ascii")
+    return hmac.digest(digest_key, message, "sha256")
 
 
 class KeyHasher:

@@ -1,51 +1,123 @@
 """A presented key → its stored APIKey, or one plain None for every kind of "no".
 
-argon2id is slow on purpose (tens of milliseconds), so a process remembers a
-SHA-256 digest of each secret it has verified, keyed by the stored hash it
-verified against. The next request with that key costs one hash and one
-constant-time comparison. The key's row (status, expiry, permissions) is still
-read on every request, in one query, so a deactivation or deletion refuses the
-very next request in every process; the memo only answers "is this the secret",
-never "is this key usable". A re-hash changes the stored hash, which retires
-the memo entry with it.
+argon2id is slow on purpose (tens of milliseconds), and key ids are public, so
+both a working key and a flood of guesses for one key id would make it the
+cost of every request. Three rules keep argon2 to about once per key per
+cluster (SPEC §5, §10):
+
+* **Verified digests.** A secret argon2 has verified is remembered as a keyed
+  digest (:func:`apikeys.keys.verified_digest`: HMAC-SHA-256 under a key derived
+  from ``SECRET_KEY`` with a purpose string, over the stored hash and the
+  secret), in this process's memory and in the shared cache, for
+  ``APIKEYS_VERIFIED_TIMEOUT`` seconds after its last use. The next request with
+  that key, in this process or any other, or after a restart, costs one HMAC and
+  one constant-time comparison. A key in use refreshes its shared entry every
+  half lifetime, so it is never verified again while it is used.
+* **One stored hash verifies one secret.** A presented secret whose digest
+  differs from a remembered one is wrong: refused without argon2.
+* **A budget per key id.** Secrets argon2 refused are counted per key id in the
+  shared cache (``APIKEYS_SECRET_FAILURES`` per ``APIKEYS_SECRET_FAILURES_WINDOW``
+  seconds). Past it, a secret for that id that matches no remembered digest is
+  refused without argon2: guessing costs what an unknown key costs.
+
+The key's row (status, expiry, permissions) is still read on every request, in
+one query, so a deactivation or deletion refuses the very next request in every
+process; a digest only answers "is this the secret", never "is this key usable".
+A re-hash changes the stored hash, which retires its digests with it, and a new
+``SECRET_KEY`` uses entries of its own (their cache key names the digest key by
+a fingerprint), so processes in a rolling deploy never misread each other's.
+
+The plaintext is never stored: what the cache holds is the keyed digest, which
+the at-rest scanner (tests/secrets_at_rest.py) checks is not the secret.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import hmac
 import logging
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from django.conf import settings as django_settings
 from django.db import connections, router
 
 from apikeys import keys, rows, services
 from apikeys.conf import apikeys_settings
+from apikeys.guard import ratelimit
+from apikeys.guard.sharedcache import shared_cache
 from apikeys.models import APIKey
 
 logger = logging.getLogger("apikeys.security")
 
+# What the digest key is for: a key derived for one purpose is useless for any other
+# use of SECRET_KEY (sessions, password resets, signed URLs), and the other way round.
+DIGEST_KEY_PURPOSE = b"apikeys.guard.authentication.verified-secret"
+_SHARED_PREFIX = "apikeys:verified"
+
+
+def _now() -> float:
+    """Injectable clock for tests."""
+    return time.monotonic()
+
+
+@functools.lru_cache(maxsize=4)
+def _digest_key_for(secret_key: str) -> tuple[bytes, str]:
+    """(the digest key, a short public fingerprint of it for cache key names)."""
+    derived = hmac.digest(secret_key.encode(), DIGEST_KEY_PURPOSE, "sha256")
+    fingerprint = hmac.digest(derived, b"fingerprint", "sha256").hex()[:12]
+    return derived, fingerprint
+
+
+def digest_key() -> tuple[bytes, str]:
+    return _digest_key_for(django_settings.SECRET_KEY)
+
+
+def shared_digest_key(key_id: str, stored_hash: str, fingerprint: str) -> str:
+    """Where the shared cache keeps the digest verified against ``stored_hash``."""
+    hashed = hashlib.sha256(stored_hash.encode()).hexdigest()[:32]
+    return f"{_SHARED_PREFIX}:{fingerprint}:{key_id}:{hashed}"
+
+
+def _lifetime() -> float:
+    return max(1.0, float(apikeys_settings.VERIFIED_TIMEOUT))
+
+
+@dataclass
+class _Verified:
+    digest: bytes
+    expires_at: float  # forgotten after this, unless used and refreshed
+    refresh_at: float  # past this, the next use writes the shared entry again
+
 
 class VerifiedSecrets:
-    """Bounded, thread-safe LRU map: stored hash → digest of the secret it verified."""
+    """Bounded, thread-safe LRU map: stored hash → digest of the secret it verified,
+    each entry living ``APIKEYS_VERIFIED_TIMEOUT`` seconds after its last refresh."""
 
     def __init__(self) -> None:
-        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._entries: OrderedDict[str, _Verified] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, stored_hash: str) -> bytes | None:
+    def get(self, stored_hash: str) -> _Verified | None:
         with self._lock:
-            digest = self._entries.get(stored_hash)
-            if digest is not None:
-                self._entries.move_to_end(stored_hash)
-            return digest
+            entry = self._entries.get(stored_hash)
+            if entry is None:
+                return None
+            if entry.expires_at <= _now():
+                del self._entries[stored_hash]
+                return None
+            self._entries.move_to_end(stored_hash)
+            return entry
 
     def put(self, stored_hash: str, digest: bytes) -> None:
         limit = max(0, apikeys_settings.VERIFIED_CACHE_SIZE)
+        now, lifetime = _now(), _lifetime()
         with self._lock:
-            self._entries[stored_hash] = digest
+            self._entries[stored_hash] = _Verified(digest, now + lifetime, now + lifetime / 2)
             self._entries.move_to_end(stored_hash)
             while len(self._entries) > limit:
                 self._entries.popitem(last=False)
@@ -98,7 +170,7 @@ def authenticate(raw: str, *, may_verify: Callable[[], bool] = lambda: True) -> 
     """The key ``raw`` names if its secret is right; None for anything else.
 
     ``may_verify`` is asked before argon2 runs: the rate limit answers False for
-    a client over its limit, so only secrets this process verified recently
+    a client over its limit, so only secrets verified recently (in any process)
     still pass from there, and a flood of guesses never reaches argon2.
 
     Malformed input and bad checksums are refused without touching the
@@ -112,22 +184,53 @@ def authenticate(raw: str, *, may_verify: Callable[[], bool] = lambda: True) -> 
     key = _key_by_id(parsed.key_id)
     if key is None:
         return None
-    digest = keys.fast_digest(parsed.secret)
+    secret_key, fingerprint = digest_key()
+    digest = keys.verified_digest(secret_key, key.hashed_secret, parsed.secret)
+
     remembered = verified_secrets.get(key.hashed_secret)
     if remembered is not None:
         # One stored hash verifies exactly one secret: a different digest is a wrong
         # secret, refused without spending argon2 on it.
-        return key if hmac.compare_digest(remembered, digest) else None
+        if not hmac.compare_digest(remembered.digest, digest):
+            return None
+        if remembered.refresh_at <= _now():
+            _share(key, digest, fingerprint)
+            verified_secrets.put(key.hashed_secret, digest)
+        return key
 
+    # Not verified in this process lately: another process may have, and the budget
+    # of argon2 failures for this id may be spent. One round trip answers both.
+    shared_key = shared_digest_key(key.key_id, key.hashed_secret, fingerprint)
+    budget_key = ratelimit.secret_failures_key(key.key_id)
+    found = shared_cache.get_many([shared_key, budget_key])
+    shared = found.get(shared_key)
+    if isinstance(shared, bytes):
+        if not hmac.compare_digest(shared, digest):
+            return None
+        verified_secrets.put(key.hashed_secret, digest)
+        return key
+    if ratelimit.secret_budget_spent(found.get(budget_key)):
+        return None
     if not may_verify():
         return None
+
     hasher = services.hasher()  # the parameters keys are created with today
     if not hasher.verify(key.hashed_secret, parsed.secret):
+        ratelimit.record_secret_failure(key.key_id)
         return None
     if hasher.needs_rehash(key.hashed_secret):
         _rehash(key, parsed.secret, hasher)
+        digest = keys.verified_digest(secret_key, key.hashed_secret, parsed.secret)
     verified_secrets.put(key.hashed_secret, digest)
+    _share(key, digest, fingerprint)
     return key
+
+
+def _share(key: APIKey, digest: bytes, fingerprint: str) -> None:
+    """Tell every other process (and the next one started) that this secret verified."""
+    shared_cache.set(
+        shared_digest_key(key.key_id, key.hashed_secret, fingerprint), digest, _lifetime()
+    )
 
 
 def _rehash(key: APIKey, secret: str, hasher: keys.KeyHasher) -> None:

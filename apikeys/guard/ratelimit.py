@@ -58,3 +58,37 @@ def record_failure(ip: str) -> None:
     window, remaining = _window(_now())
     # Atomic in Redis, so concurrent failures are all counted.
     shared_cache.incr(_cache_key(ip, window), timeout=remaining + 1)
+
+
+# --- The argon2 budget per key id (SPEC §10) ----------------------------------
+#
+# Key ids are public, so an attacker can aim guesses at one real key from any
+# number of addresses: the per-IP limit above does not bound the argon2 work
+# they cause. This budget does: argon2 refusals are counted per key id, and past
+# APIKEYS_SECRET_FAILURES in a window, secrets for that id are checked only
+# against remembered digests (apikeys.guard.authentication), never by argon2.
+
+_BUDGET_PREFIX = "apikeys:secret-failures"
+
+
+def _budget_window(now: float) -> tuple[int, int]:
+    length = max(1, int(apikeys_settings.SECRET_FAILURES_WINDOW))
+    number = int(now // length)
+    return number, max(1, math.ceil((number + 1) * length - now))
+
+
+def secret_failures_key(key_id: str) -> str:
+    """The cache key counting argon2 refusals for ``key_id`` in the current window."""
+    window, _ = _budget_window(_now())
+    return f"{_BUDGET_PREFIX}:{key_id}:{window}"
+
+
+def secret_budget_spent(failures: object) -> bool:
+    """Whether ``failures`` (the counter's value, None when absent) has used up the budget."""
+    limit = int(apikeys_settings.SECRET_FAILURES)
+    return isinstance(failures, int) and failures >= limit
+
+
+def record_secret_failure(key_id: str) -> None:
+    window, remaining = _budget_window(_now())
+    shared_cache.incr(f"{_BUDGET_PREFIX}:{key_id}:{window}", timeout=remaining + 1)

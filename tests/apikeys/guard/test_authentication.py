@@ -161,3 +161,142 @@ def test_a_blocked_ip_gets_no_argon2_but_a_recently_verified_key_still_passes(
         assert response.json()["code"] == "RATE_LIMITED"
     assert shared_nat.get("/api/v1/read").status_code == 429
     assert argon2_calls["verify"] == calls_before
+
+
+# --- Shared digests and the argon2 budget (SPEC §10) ------------------------------
+
+
+def _another_process() -> None:
+    """What a request in another worker (or after a restart) sees: the shared cache,
+    but nothing of this process's memo."""
+    authentication.verified_secrets.clear()
+
+
+def _from(n: int) -> dict[str, str]:
+    """A different client address per request, as a botnet or one IPv6 /64 gives."""
+    return {"REMOTE_ADDR": f"198.51.{n // 250}.{n % 250 + 1}"}
+
+
+def test_a_key_verified_by_one_process_passes_in_every_other_without_argon2(
+    argon2_calls, project, make_key, api
+):
+    _, plaintext = make_key(project, [READ_RUNS])
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    for _ in range(3):
+        _another_process()
+        assert api(plaintext).get("/api/v1/read").status_code == 200
+    assert argon2_calls["verify"] == 1
+
+
+def test_a_wrong_secret_for_a_key_with_a_shared_digest_is_refused_without_argon2(
+    argon2_calls, project, make_key, api
+):
+    key, plaintext = make_key(project, [READ_RUNS])
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    _another_process()
+    for n in range(20):
+        wrong = keys.generate(key_id=key.key_id).plaintext
+        response = api(wrong).get("/api/v1/read", **_from(n))
+        assert response.status_code == 401
+        assert response.json()["code"] == "INVALID_API_KEY"
+    assert argon2_calls["verify"] == 1
+    assert api(plaintext).get("/api/v1/read").status_code == 200  # still working
+
+
+def test_past_its_budget_a_key_ids_secrets_are_refused_without_argon2(
+    settings, argon2_calls, monkeypatch, project, make_key, api
+):
+    from apikeys.guard import ratelimit
+
+    now = {"t": 300 * 5000.0}
+    monkeypatch.setattr(ratelimit, "_now", lambda: now["t"])
+    settings.APIKEYS_SECRET_FAILURES = 3
+    settings.APIKEYS_SECRET_FAILURES_WINDOW = 300
+    key, plaintext = make_key(project, [READ_RUNS])  # never verified: no digest anywhere
+    answers = []
+    for n in range(25):  # from 25 addresses, so no per-IP limit is reached
+        wrong = keys.generate(key_id=key.key_id).plaintext
+        answers.append(api(wrong).get("/api/v1/read", **_from(n)).json()["code"])
+    assert set(answers) == {"INVALID_API_KEY"}
+    assert argon2_calls["verify"] == 3
+    # The right secret, never verified by any process, waits for the window too.
+    assert api(plaintext).get("/api/v1/read", **_from(99)).status_code == 401
+    assert argon2_calls["verify"] == 3
+    now["t"] += 300
+    assert api(plaintext).get("/api/v1/read", **_from(99)).status_code == 200
+    assert argon2_calls["verify"] == 4
+
+
+def test_past_its_budget_a_key_verified_recently_keeps_working_everywhere(
+    settings, argon2_calls, project, make_key, api
+):
+    settings.APIKEYS_SECRET_FAILURES = 2
+    key, plaintext = make_key(project, [READ_RUNS])
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    from apikeys.guard import ratelimit
+
+    for _ in range(5):  # the budget is spent (by guesses from another cluster, say)
+        ratelimit.record_secret_failure(key.key_id)
+    _another_process()
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    assert api(keys.generate(key_id=key.key_id).plaintext).get("/api/v1/read").status_code == 401
+    assert argon2_calls["verify"] == 1
+
+
+def test_the_shared_digest_is_a_keyed_digest_not_the_secret_or_its_hash(project, make_key, api):
+    import hashlib
+
+    from apikeys.guard.sharedcache import shared_cache
+
+    key, plaintext = make_key(project, [READ_RUNS])
+    api(plaintext).get("/api/v1/read")
+    secret = keys.parse(plaintext).secret  # type: ignore[union-attr]
+    derived, fingerprint = authentication.digest_key()
+    stored = shared_cache.get(
+        authentication.shared_digest_key(key.key_id, key.hashed_secret, fingerprint)
+    )
+    assert isinstance(stored, bytes) and len(stored) == 32
+    assert stored != hashlib.sha256(secret.encode()).digest()
+    assert secret.encode() not in stored
+    assert stored == keys.verified_digest(derived, key.hashed_secret, secret)
+
+
+def test_a_new_site_secret_key_never_misreads_digests_made_under_the_old_one(
+    settings, argon2_calls, project, make_key, api
+):
+    """A rolling deploy: processes with the old and the new SECRET_KEY share the cache."""
+    _, plaintext = make_key(project, [READ_RUNS])
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    _another_process()
+    settings.SECRET_KEY = "another-site-secret-key-for-this-test-only-0123456789"
+    assert api(plaintext).get("/api/v1/read").status_code == 200  # verified again, not refused
+    assert argon2_calls["verify"] == 2
+
+
+def test_a_digest_unused_for_its_lifetime_is_forgotten_and_one_in_use_is_refreshed(
+    settings, argon2_calls, monkeypatch, project, make_key, api
+):
+    from apikeys.guard.sharedcache import shared_cache
+
+    now = {"t": 1000.0}
+    monkeypatch.setattr(authentication, "_now", lambda: now["t"])
+    settings.APIKEYS_VERIFIED_TIMEOUT = 60
+    shares = []
+    original_set = shared_cache.set
+    monkeypatch.setattr(
+        shared_cache, "set", lambda k, v, t: (shares.append(t), original_set(k, v, t))
+    )
+    _, plaintext = make_key(project, [READ_RUNS])
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    assert shares == [60.0]
+    now["t"] += 31  # past half its lifetime: the next use writes the shared entry again
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    assert shares == [60.0, 60.0]
+    now["t"] += 61  # unused for a lifetime: forgotten here (and expired in the cache)
+    shared_cache.memory.clear()
+    from django.core.cache import cache
+
+    cache.clear()
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    assert argon2_calls["verify"] == 2
