@@ -15,8 +15,9 @@ come last: while an IP is over its limit, a request from it that would be
 refused as missing or invalid answers 429 instead, and a key is verified there
 only if some process verified its secret recently (its keyed digest, in this
 process's memo or the shared cache, and a constant-time compare); anything else
-is answered 429 before argon2 runs, so a flood of guesses costs no argon2 at all. A working integration behind the same address
-(a shared NAT or CI runner) keeps working. The limit is read from the cache
+is answered 429 before argon2 runs, so a flood of guesses costs no argon2 at all.
+A working integration behind the same address (a shared NAT or CI runner) keeps
+working. The limit is read from the cache
 only on that slow path, never for a recently verified key.
 """
 
