@@ -66,6 +66,20 @@ DEFAULTS: dict[str, Any] = {
     # against verified digests only (SPEC §10): past it, guessing costs no argon2.
     "SECRET_FAILURES": 10,
     "SECRET_FAILURES_WINDOW": 300,
+    # --- Exposed keys (SPEC §11) ---
+    # Seconds before an exposure e-mail to the key's creator and admins gives up (the
+    # exposure itself never waits on mail beyond this, once per batch).
+    "MAIL_TIMEOUT": 10,
+    # GitHub secret scanning: the JSON file of GitHub's public keys
+    # (manage.py refresh_github_scanning_keys writes it). Empty: every report is refused.
+    "GITHUB_SCANNING_KEYS_FILE": "",
+    # Larger report bodies are refused unread (1,000 tokens take about 300 KB).
+    "GITHUB_SCANNING_MAX_BODY": 1024 * 1024,
+    # The public revocation API: requests per client (IPv4 address, IPv6 /64) per window.
+    "REVOCATION_RATE_LIMIT": 60,
+    "REVOCATION_RATE_WINDOW": 3600,  # seconds
+    # argon2 runs one revocation request may spend on secrets not verified recently.
+    "REVOCATION_MAX_VERIFICATIONS": 10,
     # --- Hashing: OWASP's minimum for argon2id (19 MiB of memory, 2 iterations, 1 lane) ---
     "ARGON2_MEMORY_KIB": 19456,
     "ARGON2_TIME_COST": 2,

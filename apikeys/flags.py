@@ -6,8 +6,9 @@ them from :func:`key_flags` (``APIKey.flags()``). :func:`flag_q` is the same
 rule as a ``Q`` condition, so a list of 10,000 keys is filtered in SQL; a test
 holds the two to the same answer for every flag.
 
-Statuses (active, disabled, expired) are :meth:`APIKey.status`; the list's
-flag filter also offers "expired" and "disabled", which are those statuses.
+Statuses (active, disabled, expired, exposed) are :meth:`APIKey.status`; the
+list's flag filter also offers "expired" and "disabled", which are those
+statuses.
 """
 
 from __future__ import annotations
@@ -52,19 +53,21 @@ KEY_STATE_FLAGS = (KeyFlag.STALE, KeyFlag.EXPIRES_SOON, KeyFlag.NO_EXPIRY, KeyFl
 
 
 # The list's flag filter: the key-state flags, then the two statuses people look for.
-FILTER_FLAGS: tuple[str, ...] = (*map(str, KEY_STATE_FLAGS), Status.EXPIRED, Status.DISABLED)
+# (Exposed has the status filter; the flag filter keeps the two statuses it always had.)
+_FILTER_STATUSES = (Status.EXPIRED, Status.DISABLED)
+FILTER_FLAGS: tuple[str, ...] = (*map(str, KEY_STATE_FLAGS), *map(str, _FILTER_STATUSES))
 
 
 def filter_choices() -> list[tuple[str, str]]:
     labels = {str(flag): flag.label for flag in KEY_STATE_FLAGS}
-    labels.update({str(status): str(status.label) for status in (Status.EXPIRED, Status.DISABLED)})
+    labels.update({str(status): str(status.label) for status in _FILTER_STATUSES})
     return [(code, labels[code]) for code in FILTER_FLAGS]
 
 
 def parse_filter(value: str) -> str:
     """The list filter a query string names, or "" for none or an unknown one."""
     value = (value or "").strip()
-    if value in (Status.EXPIRED, Status.DISABLED):
+    if value in _FILTER_STATUSES:
         return value
     flag = KeyFlag.parse(value)
     return str(flag) if flag in KEY_STATE_FLAGS else ""
@@ -100,16 +103,20 @@ def _not_expired(now: datetime) -> Q:
 
 
 def status_q(status: str, now: datetime) -> Q:
+    """:meth:`APIKey.status` in SQL: exposed first, then expired, then the switch."""
+    if status == Status.EXPOSED:
+        return Q(exposed_at__isnull=False)
+    not_exposed = Q(exposed_at__isnull=True)
     if status == Status.EXPIRED:
-        return Q(expires_at__isnull=False, expires_at__lte=now)
+        return not_exposed & Q(expires_at__isnull=False, expires_at__lte=now)
     if status == Status.DISABLED:
-        return Q(is_active=False) & _not_expired(now)
-    return Q(is_active=True) & _not_expired(now)
+        return not_exposed & Q(is_active=False) & _not_expired(now)
+    return not_exposed & Q(is_active=True) & _not_expired(now)
 
 
 def flag_q(flag: str, project: Project, now: datetime) -> Q:
     """The SQL condition of a list filter (:data:`FILTER_FLAGS`)."""
-    if flag in (Status.EXPIRED, Status.DISABLED):
+    if flag in _FILTER_STATUSES:
         return status_q(flag, now)
     if flag == KeyFlag.STALE:
         cutoff = now - timedelta(days=project.stale_threshold_days)

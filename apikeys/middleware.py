@@ -47,6 +47,7 @@ from apikeys.guard.decision import (
     accept,
     authenticate_request,
     authorize,
+    expose_keys_in_url,
     refuse,
     require_https,
 )
@@ -137,6 +138,8 @@ def _check(request: HttpRequest) -> tuple[APIKey | None, str | None]:
         match = None
     access = access_of(match.func) if match is not None else None
     if access is not None and access[0] in (PUBLIC, SELF_AUTHENTICATED):
+        # No key is needed here, but one sent in the URL is exposed all the same.
+        expose_keys_in_url(request)
         return None, None
     key = authenticate_request(request)
     if match is None:

@@ -7,6 +7,7 @@ models hold only fields, constraints and simple derived values.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.validators import MinValueValidator, RegexValidator
@@ -83,6 +84,13 @@ class APIKey(models.Model):
         ACTIVE = "active", "Active"
         DISABLED = "disabled", "Disabled"
         EXPIRED = "expired", "Expired"
+        # Reported leaked (SPEC §11): refused for good, never reactivated; rotate or delete.
+        EXPOSED = "exposed", "Exposed"
+
+    class ExposureSource(models.TextChoices):
+        GITHUB = "github", "GitHub secret scanning"
+        REVOCATION_API = "revocation-api", "the revocation API"
+        URL = "url", "a request URL"
 
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="api_keys")
     # The public part of the key; unique, so the guard's lookup is one index probe.
@@ -121,6 +129,13 @@ class APIKey(models.Model):
         related_name="successors",
     )
     rotated_at = models.DateTimeField(null=True, blank=True)
+    # Exposure (apikeys.services.key_expose): when, how and where the key leaked. An
+    # exposed key is also inactive, so every check of is_active refuses it; exposed_at
+    # is what makes that permanent.
+    exposed_at = models.DateTimeField(null=True, blank=True)
+    exposure_source = models.CharField(max_length=16, choices=ExposureSource.choices, blank=True)
+    # Where it was found: a URL GitHub reported, or the path (never the query) it was sent to.
+    exposure_url = models.CharField(max_length=2000, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -139,7 +154,21 @@ class APIKey(models.Model):
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
 
+    @property
+    def is_exposed(self) -> bool:
+        return self.exposed_at is not None
+
+    @property
+    def exposure_href(self) -> str:
+        """``exposure_url`` when it is safe to link to (http or https), else ""."""
+        parts = urlsplit(self.exposure_url or "")
+        return self.exposure_url if parts.scheme in ("http", "https") and parts.netloc else ""
+
     def status(self, now: datetime | None = None) -> str:
+        """One vocabulary for every page, report and command: exposed wins, because
+        it is permanent and says the most about what to do."""
+        if self.exposed_at is not None:
+            return self.Status.EXPOSED
         if self.is_expired(now):
             return self.Status.EXPIRED
         return self.Status.ACTIVE if self.is_active else self.Status.DISABLED
@@ -241,6 +270,7 @@ class AuditEvent(models.Model):
         KEY_DEACTIVATED = "key.deactivated", "Key deactivated"
         KEY_REACTIVATED = "key.reactivated", "Key reactivated"
         KEY_DELETED = "key.deleted", "Key deleted"
+        KEY_EXPOSED = "key.exposed", "Key exposed"
         POLICY_CHANGED = "policy.changed", "Policy changed"
         MEMBER_ADDED = "member.added", "Member added"
         MEMBER_REMOVED = "member.removed", "Member removed"

@@ -272,12 +272,19 @@ for _name in (
     "APIKEYS_RATE_LIMIT_FAILURES",
     "APIKEYS_RATE_LIMIT_WINDOW",
     "APIKEYS_TRUSTED_PROXY_COUNT",
+    "APIKEYS_MAIL_TIMEOUT",
+    "APIKEYS_GITHUB_SCANNING_MAX_BODY",
+    "APIKEYS_REVOCATION_RATE_LIMIT",
+    "APIKEYS_REVOCATION_RATE_WINDOW",
+    "APIKEYS_REVOCATION_MAX_VERIFICATIONS",
 ):
     if os.environ.get(_name, "") != "":
         globals()[_name] = env_int(_name, 0)
 for _name in ("APIKEYS_CACHE_RETRY_INTERVAL",):
     if os.environ.get(_name, "") != "":
         globals()[_name] = env_float(_name, 0)
+if os.environ.get("APIKEYS_GITHUB_SCANNING_KEYS_FILE", "") != "":
+    APIKEYS_GITHUB_SCANNING_KEYS_FILE = os.environ["APIKEYS_GITHUB_SCANNING_KEYS_FILE"]
 # Unset, HTTPS is required unless DEBUG.
 for _name in ("APIKEYS_RATE_LIMIT_ENABLED", "APIKEYS_REQUIRE_HTTPS"):
     if os.environ.get(_name, "") != "":

@@ -23,14 +23,20 @@ only on that slow path, never for a recently verified key.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import re
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import unquote_plus
 
 from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
+from apikeys import keys, services
 from apikeys.conf import apikeys_settings
+from apikeys.exposure.lookup import expose_reported
 from apikeys.guard import ratelimit, usage
 from apikeys.guard.authentication import authenticate
 from apikeys.guard.clientip import client_ip, rate_limit_identity
@@ -43,6 +49,9 @@ KEY_HEADER = "HTTP_X_API_KEY"
 WWW_AUTHENTICATE = 'ApiKey header="X-Api-Key"'
 # Query parameters a client might put a key in by mistake: we never read them, but say so.
 _KEY_QUERY_PARAMETERS = frozenset({"api_key", "apikey", "api-key", "x-api-key", "key", "token"})
+# A key put in a URL is in every proxy's and server's log on the way: exposed (SPEC §11).
+# At most this many key-shaped values of one query string are looked up.
+_MAX_URL_KEYS = 3
 # Refusals that count towards an IP's limit: the key did not authenticate or cannot be used.
 _COUNTED_CODES = frozenset(
     {"MISSING_API_KEY", "INVALID_API_KEY", "EXPIRED_API_KEY", "DISABLED_API_KEY"}
@@ -88,6 +97,10 @@ def require_https(request: HttpRequest) -> None:
 def authenticate_request(request: HttpRequest) -> APIKey:
     """Checks 2-5: the key in the header, its secret, its expiry and its status."""
     limit = _SlowPathLimit(request)
+    if expose_keys_in_url(request, may_verify=limit.under):
+        # Check 2 reads keys from the header only; one sent in the URL is refused
+        # even beside a header, and is now exposed.
+        raise missing_key(request, in_url=True)
     raw = request.META.get(KEY_HEADER)
     if not raw:
         limit.refuse_if_over()
@@ -119,12 +132,23 @@ def check_usable(key: APIKey) -> None:
             key=key,
         )
     if not key.is_active:
+        # exposed_at is read only here, on a refusal: the accepted path reads one row
+        # of the guard's columns and nothing more.
+        if key.exposed_at is not None:
+            raise Refusal(
+                403,
+                "DISABLED_API_KEY",
+                "This API key was reported as exposed and is disabled for good; ask a "
+                "project admin for its rotated successor, and remove it from wherever it leaked.",
+                details={"key_id": key.key_id, "reason": "exposed"},
+                key=key,
+            )
         raise Refusal(
             403,
             "DISABLED_API_KEY",
             "This API key has been deactivated; ask a project admin to reactivate it "
             "or to give you another key.",
-            details={"key_id": key.key_id},
+            details={"key_id": key.key_id, "reason": "deactivated"},
             key=key,
         )
 
@@ -138,10 +162,14 @@ def authorize(key: APIKey, permission: str | None, *, declared: bool = True) -> 
         raise missing_permission(key, required=[permission])
 
 
-def missing_key(request: HttpRequest) -> Refusal:
+def missing_key(request: HttpRequest, *, in_url: bool = False) -> Refusal:
     hint = ""
-    if _KEY_QUERY_PARAMETERS & {name.lower() for name in request.GET}:
-        hint = " Keys in the URL are never read: URLs end up in logs and browser history."
+    if in_url or _KEY_QUERY_PARAMETERS & {name.lower() for name in request.GET}:
+        # The same words whether or not the key was live, so the answer tells nothing.
+        hint = (
+            " Keys in the URL are never read: URLs end up in logs and browser history, "
+            "so a live key sent in one is disabled as exposed."
+        )
     return Refusal(
         401,
         "MISSING_API_KEY",
@@ -163,6 +191,64 @@ def missing_permission(key: APIKey, *, required: list[str]) -> Refusal:
         headers={"X-Accepted-Permissions": ", ".join(required)},
         key=key,
     )
+
+
+def keys_in_url(request: HttpRequest) -> list[str]:
+    """Key-shaped strings anywhere in the query string (names or values, decoded),
+    with a right checksum; most requests have no query string and cost one lookup."""
+    query = request.META.get("QUERY_STRING", "")
+    if not query:
+        return []
+    if "%" in query or "+" in query:
+        query = unquote_plus(query, errors="replace")
+    if keys.PREFIX not in query:
+        return []
+    found = []
+    for match in _url_key_pattern().finditer(query):
+        if keys.parse(match.group()) is not None and match.group() not in found:
+            found.append(match.group())
+            if len(found) >= _MAX_URL_KEYS:
+                break
+    return found
+
+
+def expose_keys_in_url(
+    request: HttpRequest, *, may_verify: Callable[[], bool] | None = None
+) -> bool:
+    """Expose every live key in the request's query string (source ``url``, the path
+    kept without the query); True when there was one.
+
+    Format and checksum decide first, so junk costs nothing. A wrong secret for a
+    real id exposes nothing and counts as a failed attempt of the client, so a
+    client cannot make the server run argon2 for free by adding key-shaped values
+    to requests that otherwise succeed: argon2 runs only while the client is under
+    its limit (``may_verify``, the slow-path rate limit by default).
+    """
+    candidates = keys_in_url(request)
+    if not candidates:
+        return False
+    if may_verify is None:
+        may_verify = _SlowPathLimit(request).under
+    reports = expose_reported(
+        ((token, request.path) for token in candidates),
+        source=APIKey.ExposureSource.URL,
+        actor=services.Actor(ip=client_ip(request), label="api-request"),
+        may_verify=may_verify,
+    )
+    for report in reports:
+        if report.key is None:
+            ratelimit.record_failure(rate_limit_identity(request))
+    return any(report.key is not None for report in reports)
+
+
+@functools.cache
+def _key_pattern(prefix: str) -> re.Pattern[str]:
+    tail = keys.SECRET_LENGTH + keys.CHECKSUM_LENGTH
+    return re.compile(rf"{re.escape(prefix)}[0-9A-Za-z]{{{keys.ID_LENGTH}}}_[0-9A-Za-z]{{{tail}}}")
+
+
+def _url_key_pattern() -> re.Pattern[str]:
+    return _key_pattern(keys.PREFIX)  # read at call time: the prefix is the host's
 
 
 class _SlowPathLimit:

@@ -8,6 +8,10 @@ read with a fixed number of queries whatever the number of keys, and take
 Severities, and why:
 
 high
+    ``exposed``: the key was reported leaked (GitHub secret scanning, the
+    revocation API, or sent in a URL). It is refused already; what is left is
+    to rotate it, move its integrations to the successor, delete it, and find
+    out how it leaked. It stays a finding until the key is deleted.
     ``still-tried``: a disabled, expired or rotated-out key is still being
     presented. Some integration was not updated (it is failing now), or the
     key leaked and someone is trying it.
@@ -205,6 +209,21 @@ def _key_findings(
     ) -> Finding:
         return Finding(code, severity, key.key_id, key.name, title, recommendation, evidence)
 
+    if key.exposed_at is not None:
+        source = key.exposure_source
+        how = APIKey.ExposureSource(source).label if source else "an unknown source"
+        yield finding(
+            "exposed",
+            Severity.HIGH,
+            f"Exposed through {how}: its secret is known outside the project",
+            "Rotate the key, give its integrations the successor, then delete it; find where "
+            "it leaked and remove it there.",
+            exposed_at=iso(key.exposed_at),
+            source=source,
+            url=key.exposure_url or None,
+            rotated=key.rotated_at is not None,
+        )
+
     # A key that stopped working but is still presented.
     stopped = stopped_at(key, now)
     if stopped is not None:
@@ -227,7 +246,12 @@ def _key_findings(
                 )
 
     if not active:
-        inactive_since = key.deactivated_at if status == APIKey.Status.DISABLED else key.expires_at
+        if status == APIKey.Status.EXPOSED:
+            inactive_since = key.exposed_at
+        elif status == APIKey.Status.DISABLED:
+            inactive_since = key.deactivated_at
+        else:
+            inactive_since = key.expires_at
         if inactive_since is not None and inactive_since <= now - timedelta(days=DELETE_AFTER_DAYS):
             yield finding(
                 "inactive-not-deleted",
@@ -343,6 +367,8 @@ def stopped_at(key: APIKey, now: datetime) -> datetime | None:
     moments = []
     if not key.is_active and key.deactivated_at is not None:
         moments.append(key.deactivated_at)
+    if key.exposed_at is not None:
+        moments.append(key.exposed_at)
     if key.expires_at is not None and key.expires_at <= now:
         moments.append(key.expires_at)
     return min(moments) if moments else None

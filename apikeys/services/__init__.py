@@ -9,10 +9,12 @@ return value of :func:`key_create` and :func:`key_rotate`.
     policy.py     the policy's and the input's refusals (PolicyError, KeyInputError)
     lifecycle.py  create, update, deactivate, reactivate, delete a key
     rotation.py   rotate a key, the grace periods
+    exposure.py   expose a leaked key (for good), and mail its people once
     projects.py   projects, members (the last-admin rule), policy, expiry notices
 """
 
 from apikeys.services.audit import Actor, audit_record
+from apikeys.services.exposure import key_expose, notify_exposed, token_sha256
 from apikeys.services.lifecycle import (
     hasher,
     key_create,
@@ -57,12 +59,15 @@ __all__ = [
     "key_create",
     "key_deactivate",
     "key_delete",
+    "key_expose",
     "key_reactivate",
     "key_rotate",
     "key_update",
     "member_remove",
     "member_set",
+    "notify_exposed",
     "policy_update",
     "project_create",
+    "token_sha256",
     "validate_expiry",
 ]

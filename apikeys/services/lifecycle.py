@@ -160,6 +160,11 @@ def key_deactivate(*, key: APIKey, actor: Actor, now: datetime | None = None) ->
 def key_reactivate(*, key: APIKey, actor: Actor, now: datetime | None = None) -> APIKey:
     key = locked(key)
     now = now or timezone.now()
+    if key.is_exposed:
+        raise PolicyError(
+            "An exposed key cannot be reactivated: its secret is known outside the project. "
+            "Rotate it (the successor has the same permissions) or delete it."
+        )
     if key.is_expired(now):
         raise PolicyError("An expired key cannot be reactivated; rotate it instead.")
     if key.is_active:

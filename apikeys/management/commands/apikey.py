@@ -64,6 +64,14 @@ def key_row(key: APIKey, *, now: datetime, stale_threshold_days: int) -> dict[st
         "expires_at": iso_utc(key.expires_at),
         "last_used_at": iso_utc(key.last_used_at),
         "created_by": key.created_by.get_username() if key.created_by else None,
+        # When, how and where an exposed key leaked (JSON only; the table shows the status).
+        "exposure": {
+            "exposed_at": iso_utc(key.exposed_at),
+            "source": key.exposure_source,
+            "url": key.exposure_url or None,
+        }
+        if key.exposed_at is not None
+        else None,
     }
 
 
@@ -117,7 +125,7 @@ class Command(CLICommand):
 
         for action, text in (
             ("deactivate", "refuse the key's requests from now on (reversible)"),
-            ("reactivate", "accept the key again (not an expired key: rotate it)"),
+            ("reactivate", "accept the key again (not an expired or exposed key: rotate it)"),
             ("delete", "remove the key for good; the audit log keeps its record"),
         ):
             sub = actions.add_parser(action, help=text, description=text, epilog=EXIT_CODES_HELP)
@@ -166,13 +174,19 @@ class Command(CLICommand):
     def handle_deactivate(self, options: dict[str, Any]) -> None:
         key = find_key(options["id"])
         if not key.is_active:
-            self.info(f"Key {key.key_id} ({key.name}) is already disabled.")
+            state = "exposed (and disabled for good)" if key.is_exposed else "disabled"
+            self.info(f"Key {key.key_id} ({key.name}) is already {state}.")
             return
         services.key_deactivate(key=key, actor=cli_actor())
         self.info(f"Deactivated key {key.key_id} ({key.name}); its requests are refused now.")
 
     def handle_reactivate(self, options: dict[str, Any]) -> None:
         key = find_key(options["id"])
+        if key.is_exposed:
+            raise BadInput(
+                f"Key {key.key_id} ({key.name}) was exposed and can never be reactivated; "
+                f"rotate it (python manage.py apikey rotate {key.key_id}) or delete it."
+            )
         if key.is_expired():
             raise BadInput(
                 f"Key {key.key_id} ({key.name}) has expired and cannot be reactivated; "
@@ -206,7 +220,9 @@ class Command(CLICommand):
         old = APIKey.objects.get(pk=key.pk)
 
         self.stdout.write(plaintext)
-        if not old.is_active:
+        if old.is_exposed:
+            old_fate = "The old key is exposed and stays refused; delete it once nothing uses it."
+        elif not old.is_active:
             old_fate = "The old key is disabled."
         elif old.is_expired(now):
             old_fate = "The old key has expired."

@@ -39,7 +39,8 @@ LIST_FIELDS = (
     "last_used_at",
     "created_by",
 )
-JSON_FIELDS = set(LIST_FIELDS)
+# JSON only: when, how and where an exposed key leaked (null for the others).
+JSON_FIELDS = {*LIST_FIELDS, "exposure"}
 TABLE_HEADER = [field.upper() for field in LIST_FIELDS]
 
 
