@@ -11,6 +11,7 @@ return value of :func:`key_create` and :func:`key_rotate`.
     rotation.py   rotate a key, the grace periods
     exposure.py   expose a leaked key (for good), and mail its people once
     projects.py   projects, members (the last-admin rule), policy, expiry notices
+    tokens.py     the dashboard forms' one-time tokens (claimed once, in the database)
 """
 
 from apikeys.services.audit import Actor, audit_record
@@ -41,6 +42,7 @@ from apikeys.services.projects import (
     project_create,
 )
 from apikeys.services.rotation import GRACE_PERIODS, grace_label, key_rotate
+from apikeys.services.tokens import token_claim, token_is_used, token_release
 
 __all__ = [
     "GRACE_PERIODS",
@@ -69,5 +71,8 @@ __all__ = [
     "policy_update",
     "project_create",
     "token_sha256",
+    "token_claim",
+    "token_is_used",
+    "token_release",
     "validate_expiry",
 ]

@@ -12,7 +12,6 @@ import secrets
 
 from django import forms
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -24,7 +23,7 @@ from apikeys.dashboard.actor import actor_of
 from apikeys.dashboard.views.projects import project_context
 from apikeys.models import APIKey
 
-TOKEN_TTL = 60 * 60 * 24
+TOKEN_PURPOSE = "rotate"  # services.token_claim: once, in the database, not the cache
 
 GRACE_CHOICES = [
     ("", "None: the old key works until I deactivate it"),
@@ -40,10 +39,6 @@ class RotateForm(forms.Form):
         label="Grace period for the old key",
     )
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
-
-
-def _token_key(token: str) -> str:
-    return f"apikeys:rotate-token:{token}"
 
 
 @never_cache
@@ -65,7 +60,7 @@ def key_rotate(request: HttpRequest, access: ProjectAccess, key_id: str) -> Http
             initial={"grace": request.POST.get("grace", ""), "token": secrets.token_urlsafe(24)}
         )
         return _form_page(request, access, key, form, status=422)
-    if not cache.add(_token_key(form.cleaned_data["token"]), True, TOKEN_TTL):
+    if not services.token_claim(purpose=TOKEN_PURPOSE, token=form.cleaned_data["token"]):
         messages.warning(
             request,
             "This rotation was already submitted; its key was shown then and cannot be "
@@ -78,7 +73,7 @@ def key_rotate(request: HttpRequest, access: ProjectAccess, key_id: str) -> Http
     try:
         successor, plaintext = services.key_rotate(key=key, actor=actor_of(request), grace=grace)
     except (services.PolicyError, services.KeyInputError) as error:
-        cache.delete(_token_key(form.cleaned_data["token"]))
+        services.token_release(purpose=TOKEN_PURPOSE, token=form.cleaned_data["token"])
         form.add_error(None, str(error))
         return _form_page(request, access, key, form, status=422)
 

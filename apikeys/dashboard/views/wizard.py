@@ -9,7 +9,8 @@ Security model of the show-once page (all must hold):
   ``Cache-Control: no-store``. Nothing writes it to the session, the messages
   framework, a cookie, the cache or the database.
 * The wizard id is a single-use token: the create POST removes the state from
-  the session (saved at once) and claims the id with an atomic ``cache.add``,
+  the session (saved at once) and claims the id in the database
+  (``services.token_claim``: one INSERT on a unique column, no cache involved),
   so a double click, a resubmit or Back + submit creates no second key and
   shows no secret. The unique (project, name) constraint is the last line.
 """
@@ -22,7 +23,6 @@ from typing import Any
 
 from django import forms as django_forms
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -51,11 +51,7 @@ STEP_TITLES = {
 }
 SESSION_KEY = "apikeys.wizards"
 MAX_OPEN_WIZARDS = 5  # per session; the oldest is dropped
-USED_TOKEN_TIMEOUT = 24 * 3600
-
-
-def _used_token_key(wizard_id: str) -> str:
-    return f"apikeys:wizard-used:{wizard_id}"
+TOKEN_PURPOSE = "wizard"
 
 
 # --- State in the session ---------------------------------------------------
@@ -176,7 +172,7 @@ def wizard_step(
         raise Http404("No such wizard step.")
     state = _load(request, access, wizard_id)
     if state is None:
-        if cache.get(_used_token_key(wizard_id)):
+        if services.token_is_used(purpose=TOKEN_PURPOSE, token=wizard_id):
             return _finished(access, request)
         return _not_open(access, request)
     now = timezone.now()
@@ -310,7 +306,7 @@ def _create(
     # Consume the single-use wizard token before creating anything.
     _discard(request, wizard_id)
     request.session.save()
-    if not cache.add(_used_token_key(wizard_id), True, timeout=USED_TOKEN_TIMEOUT):
+    if not services.token_claim(purpose=TOKEN_PURPOSE, token=wizard_id):
         return _finished(access, request)
 
     # The expiration form computed the date at this request's ``now``.
@@ -327,7 +323,7 @@ def _create(
         )
     except (services.KeyInputError, services.PolicyError) as error:
         # Nothing was created: give the wizard back so the admin can fix the step.
-        cache.delete(_used_token_key(wizard_id))
+        services.token_release(purpose=TOKEN_PURPOSE, token=wizard_id)
         failed_step = "details" if isinstance(error, services.KeyInputError) else "expiration"
         state["invalid"] = failed_step
         _store(request, wizard_id, state)
