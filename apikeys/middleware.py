@@ -51,7 +51,13 @@ from apikeys.guard.decision import (
     refuse,
     require_https,
 )
-from apikeys.guard.errors import REQUEST_ID_HEADER, json_error
+from apikeys.guard.errors import (
+    DATABASE_ERRORS,
+    REQUEST_ID_HEADER,
+    json_error,
+    log_unavailable,
+    service_unavailable,
+)
 from apikeys.models import APIKey
 
 request_log = logging.getLogger("apikeys.requests")
@@ -66,6 +72,10 @@ _HTML_ERRORS = {
     404: ("NOT_FOUND", "Nothing exists at this path; check it against the API documentation."),
     405: ("METHOD_NOT_ALLOWED", "This endpoint does not accept that HTTP method."),
     413: ("PAYLOAD_TOO_LARGE", "The request body is larger than this endpoint accepts."),
+    503: (
+        "SERVICE_UNAVAILABLE",
+        "The service cannot reach its database right now; retry in a few seconds.",
+    ),
     500: (
         "INTERNAL_ERROR",
         "Something went wrong on our side; quote the request id if it persists.",
@@ -86,6 +96,9 @@ class APIKeyMiddleware:
         request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
         try:
             response = self._guarded(request)
+        except DATABASE_ERRORS as error:  # the guard's own queries: 503, never a 500
+            log_unavailable(error)
+            response = service_unavailable(request)
         except Exception:
             security_log.exception("The API guard failed (request %s).", request.request_id)  # type: ignore[attr-defined]
             response = _error_for_status(request, 500)
@@ -116,6 +129,9 @@ class APIKeyMiddleware:
             return _error_for_status(request, 400)
         if isinstance(exception, PermissionDenied):
             return _error_for_status(request, 403)
+        if isinstance(exception, DATABASE_ERRORS):
+            log_unavailable(exception)
+            return service_unavailable(request)
         request_log.error(
             "Unhandled error in %s %s (request %s).",
             request.method,

@@ -86,6 +86,8 @@ MIDDLEWARE = [
     # redirect an HTTP request (which would make the client resend its key in clear),
     # and before sessions or CSRF, which an API key request never needs.
     "apikeys.middleware.APIKeyMiddleware",
+    # A database that is down answers the dashboard's 503 page, never a 500 (SPEC §10).
+    "apikeys.dashboard.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -125,6 +127,31 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # SPEC §10: a database that is down or hung answers 503 in bounded time.
+    # - connect_timeout: a refused or silent server fails the connection after this
+    #   many seconds (libpq's minimum is 2), instead of the OS's minutes.
+    # - statement_timeout (server-side): a query the server is slow to answer is
+    #   cancelled before gunicorn's 30 s worker timeout, so the client gets a 503
+    #   rather than a killed worker. DATABASE_STATEMENT_TIMEOUT=0 switches it off
+    #   (e.g. for one long migration).
+    # - tcp_user_timeout and keepalives (client-side): a server host that vanished
+    #   mid-query (no ACKs) drops the connection after ~10 s instead of TCP's ~15 min.
+    #   A server process that is frozen while its kernel still ACKs is bounded only
+    #   by gunicorn's worker timeout; no client-side socket option can tell it from
+    #   a slow query.
+    _pg_options = DATABASES["default"].setdefault("OPTIONS", {})
+    _pg_options.setdefault("connect_timeout", env_int("DATABASE_CONNECT_TIMEOUT", 5))
+    _statement_timeout = env_int("DATABASE_STATEMENT_TIMEOUT", 20)
+    if _statement_timeout > 0:
+        _pg_options["options"] = (
+            _pg_options.get("options", "") + f" -c statement_timeout={_statement_timeout * 1000}"
+        ).strip()
+    _pg_options.setdefault("tcp_user_timeout", 10_000)
+    _pg_options.setdefault("keepalives", 1)
+    _pg_options.setdefault("keepalives_idle", 10)
+    _pg_options.setdefault("keepalives_interval", 5)
+    _pg_options.setdefault("keepalives_count", 3)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {})
     DATABASES["default"]["OPTIONS"].update(

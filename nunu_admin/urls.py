@@ -9,3 +9,6 @@ urlpatterns = [
     path("api/", include("api.urls")),
     path("", include("apikeys.urls")),
 ]
+
+# A database that is down answers a 503 page in the dashboard's look (SPEC §10).
+handler500 = "apikeys.dashboard.unavailable.server_error"

@@ -8,11 +8,16 @@ quote it and an operator can find the log line.
 
 from __future__ import annotations
 
+import logging
+import threading
+import time
 from typing import Any
 
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, JsonResponse
 
 REQUEST_ID_HEADER = "X-Request-Id"
+unavailable_log = logging.getLogger("apikeys.unavailable")
 
 
 def request_id_of(request: HttpRequest) -> str:
@@ -55,4 +60,44 @@ def validation_error(
 def not_found(request: HttpRequest, what: str = "resource") -> JsonResponse:
     return json_error(
         request, 404, "NOT_FOUND", f"No {what} with that id exists in this key's project."
+    )
+
+
+# --- The database is down or hung (SPEC §10) ------------------------------------
+
+# What Django raises when the database cannot be reached, refuses the connection,
+# times out connecting, or drops it mid-request. Anything else is a bug: a 500.
+DATABASE_ERRORS: tuple[type[Exception], ...] = (OperationalError, InterfaceError)
+# Seconds a client is told to wait: long enough for a failover or a restart to
+# begin, short enough that an integration retries soon after the database is back.
+UNAVAILABLE_RETRY_AFTER = 5
+_UNAVAILABLE_LOG_INTERVAL = 60.0
+_last_unavailable_log = [-_UNAVAILABLE_LOG_INTERVAL]
+_unavailable_log_lock = threading.Lock()
+
+
+def log_unavailable(error: BaseException) -> None:
+    """One WARNING per minute while the database fails, not one traceback per request."""
+    now = time.monotonic()
+    with _unavailable_log_lock:
+        if now - _last_unavailable_log[0] < _UNAVAILABLE_LOG_INTERVAL:
+            return
+        _last_unavailable_log[0] = now
+    unavailable_log.warning(
+        "The database is unavailable (%s: %s); answering 503 until it is back.",
+        type(error).__name__,
+        str(error).strip().splitlines()[0] if str(error).strip() else "",
+    )
+
+
+def service_unavailable(request: HttpRequest) -> JsonResponse:
+    """503 SERVICE_UNAVAILABLE with Retry-After: the API's answer while the database is out."""
+    return json_error(
+        request,
+        503,
+        "SERVICE_UNAVAILABLE",
+        "The service cannot reach its database right now; retry in "
+        f"{UNAVAILABLE_RETRY_AFTER} seconds. Nothing was changed by this request.",
+        details={"retry_after": UNAVAILABLE_RETRY_AFTER},
+        headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
     )
