@@ -70,9 +70,9 @@ __all__ = [
     "notify_exposed",
     "policy_update",
     "project_create",
-    "token_sha256",
     "token_claim",
     "token_is_used",
     "token_release",
+    "token_sha256",
     "validate_expiry",
 ]
