@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta
 from django.utils import timezone
 
 from apikeys.conf import apikeys_settings
+from apikeys.humanize import relative
 from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyRefusal
 from apikeys.reports.review import REVOKED_CODES, stopped_at
 from apikeys.selectors import CHART_DAYS
@@ -177,6 +178,17 @@ def transition(key: APIKey, *, now: datetime | None = None) -> Transition | None
     )
 
 
+def old_key_until(old: APIKey, now: datetime) -> str:
+    """What happens to a rotated key, with the time left: its grace period (or its own
+    expiry) ends it, or nothing does until someone deactivates it."""
+    if old.expires_at is not None and old.expires_at > now:
+        return (
+            f"The old key stops working {old.expires_at:%Y-%m-%d %H:%M} UTC "
+            f"({relative(old.expires_at, now)}), or earlier if you deactivate it."
+        )
+    return "The old key keeps working until you deactivate it."
+
+
 def _verdict(
     old: APIKey,
     now: datetime,
@@ -198,7 +210,7 @@ def _verdict(
     if new_first_used is None:
         return WAITING, (
             "Waiting for the new key's first use: update your integrations with it. "
-            "The old key keeps working until you deactivate it."
+            f"{old_key_until(old, now)}"
         )
     last_old = old.last_used_at
     if last_old is not None:

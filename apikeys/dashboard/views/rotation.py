@@ -14,14 +14,17 @@ from django import forms
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
 from apikeys import selectors, services
 from apikeys.dashboard.access import ProjectAccess, project_admin_required
 from apikeys.dashboard.actor import actor_of
+from apikeys.dashboard.showonce import example_call
 from apikeys.dashboard.views.projects import project_context
 from apikeys.models import APIKey
+from apikeys.reports.transition import old_key_until
 
 TOKEN_PURPOSE = "rotate"  # services.token_claim: once, in the database, not the cache
 
@@ -77,13 +80,15 @@ def key_rotate(request: HttpRequest, access: ProjectAccess, key_id: str) -> Http
         form.add_error(None, str(error))
         return _form_page(request, access, key, form, status=422)
 
+    key.refresh_from_db()  # the rotation set its rotated_at and grace end on another instance
     context = project_context(
         request,
         access,
         key=successor,
         plaintext=plaintext,
         rotated_from=key,
-        api_base=request.build_absolute_uri("/api/v1"),
+        old_key_until=old_key_until(key, timezone.now()),
+        example_curl=example_call(successor.permissions).curl(request.build_absolute_uri("/")),
         permissions=successor.permission_objects(),
     )
     # never_cache adds Cache-Control: no-store; the secret lives in this body only.
