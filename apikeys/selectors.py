@@ -220,6 +220,27 @@ class UsageChart:
     width: int = 600
     height: int = 120
     bar_width: float = 16.0
+    top: int = 0  # the y axis's top value (scale_top of the peak)
+
+    @property
+    def ticks(self) -> list[int]:
+        """The y axis's labels, top first: the top, its half when whole, and 0."""
+        if not self.top:
+            return []
+        if self.top % 2 == 0:
+            return [self.top, self.top // 2, 0]
+        return [self.top, 0]
+
+    @property
+    def gridlines(self) -> list[float]:
+        """The y of each tick's line inside the chart (the same order as ``ticks``)."""
+        count = len(self.ticks)
+        return [round(self.height * i / (count - 1), 1) for i in range(count)] if count else []
+
+    @property
+    def total(self) -> int:
+        """Every request, accepted or refused (``total_requests`` counts the accepted)."""
+        return self.total_requests + self.total_refused
 
 
 @dataclass
@@ -254,6 +275,7 @@ def usage_chart(key: APIKey, *, today: date) -> UsageChart:
     }
     chart = UsageChart(bars=[], total_requests=0, total_refused=0, peak=0)
     peak = max((r.request_count + r.refused_count for r in counts.values()), default=0)
+    top = scale_top(peak)
     slot = chart.width / CHART_DAYS
     bars = []
     for offset in range(CHART_DAYS):
@@ -261,7 +283,7 @@ def usage_chart(key: APIKey, *, today: date) -> UsageChart:
         row = counts.get(day)
         requests = row.request_count if row else 0
         refused = row.refused_count if row else 0
-        scale = (chart.height - 10) / peak if peak else 0
+        scale = chart.height / top if top else 0
         height = round(requests * scale, 1)
         refused_height = round(refused * scale, 1)
         bars.append(
@@ -281,7 +303,20 @@ def usage_chart(key: APIKey, *, today: date) -> UsageChart:
         total_requests=sum(b.requests for b in bars),
         total_refused=sum(b.refused for b in bars),
         peak=peak,
+        top=top,
     )
+
+
+def scale_top(peak: int) -> int:
+    """The y axis's top: the smallest 1, 2 or 5 × 10ⁿ at or above the busiest day."""
+    if peak <= 0:
+        return 0
+    magnitude = 1
+    while True:
+        for step in (1, 2, 5):
+            if step * magnitude >= peak:
+                return step * magnitude
+        magnitude *= 10
 
 
 def _runs_started_by(key: APIKey, limit: int = 20) -> list[Any]:

@@ -9,7 +9,8 @@ from django import template
 from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.timesince import timesince, timeuntil
+
+from apikeys.humanize import relative
 
 from apikeys.conf import apikeys_settings
 
@@ -27,19 +28,33 @@ def reltime(value: datetime | None, empty: str = "—") -> SafeString | str:
     """``<time title="2025-01-31 12:00 UTC">3 days ago</time>``; ``empty`` for None."""
     if value is None:
         return empty
+    return _time(value, relative(value, timezone.now()))
+
+
+@register.filter
+def expiry(value: datetime | None, empty: str = "Never") -> SafeString | str:
+    """An expiry for people: ``in 7 days``, ``Expired 7 days ago``, or ``Never``."""
+    if value is None:
+        return empty
     now = timezone.now()
-    if abs((now - value).total_seconds()) < 60:
-        text = "just now"
-    elif value <= now:
-        text = f"{timesince(value, now, depth=1)} ago"
-    else:
-        text = f"in {timeuntil(value, now, depth=1)}"
+    if value <= now:
+        return _time(value, f"Expired {relative(value, now)}")
+    return _time(value, relative(value, now))
+
+
+def _time(value: datetime, text: str) -> SafeString:
     return format_html(
-        '<time datetime="{}" title="{}">{}</time>',
-        value.isoformat(),
-        utc(value),
-        text.replace("\xa0", " "),
+        '<time datetime="{}" title="{}">{}</time>', value.isoformat(), utc(value), text
     )
+
+
+@register.filter
+def thousands(value: Any) -> str:
+    """``12345`` → ``12,345``; anything not a number as it is."""
+    try:
+        return f"{int(value):,}"
+    except (TypeError, ValueError):
+        return str(value)
 
 
 @register.filter

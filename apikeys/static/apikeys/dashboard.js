@@ -2,33 +2,51 @@
 (function () {
   "use strict";
 
-  // Copy button on the show-once page: navigator.clipboard, else select the text.
+  // Copy buttons on the show-once page (the key, and each snippet): navigator.clipboard,
+  // else select the text. data-copy-target names the field or <pre>; data-copy-status
+  // the live region that says what happened (the key's own is #copy-status).
   function setupCopy(button) {
-    var input = document.getElementById(button.getAttribute("data-copy-target"));
-    var status = document.getElementById("copy-status");
-    if (!input) return;
+    var source = document.getElementById(button.getAttribute("data-copy-target"));
+    var status = document.getElementById(button.getAttribute("data-copy-status") || "copy-status");
+    if (!source) return;
+    var isField = "value" in source && source.tagName !== "PRE";
+    var label = button.firstChild;
     button.hidden = false;
-    if (status) status.textContent = "Use the Copy button, or select the key and copy it.";
+    if (status && !button.hasAttribute("data-copy-status")) {
+      status.textContent = "Use the Copy button, or select the key and copy it.";
+    }
+    function text() { return isField ? source.value : source.textContent; }
+    function select() {
+      if (isField) { source.focus(); source.select(); return; }
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+    }
     button.addEventListener("click", function () {
       function copied() {
-        button.textContent = "Copied";
+        document.querySelectorAll(".copied").forEach(function (other) {
+          if (other !== button && other.firstChild) other.firstChild.nodeValue = "Copy";
+          other.classList.remove("copied");
+        });
+        label.nodeValue = "Copied";
         button.classList.add("copied");
         if (status) status.textContent = "Copied to the clipboard.";
       }
       function fallback() {
-        input.focus();
-        input.select();
+        select();
         var ok = false;
         try { ok = document.execCommand("copy"); } catch (e) { ok = false; }
-        if (ok) { copied(); } else if (status) { status.textContent = "Press Ctrl+C (⌘C) to copy the selected key."; }
+        if (ok) { copied(); } else if (status) { status.textContent = "Press Ctrl+C (⌘C) to copy the selected text."; }
       }
       if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(input.value).then(copied, fallback);
+        navigator.clipboard.writeText(text()).then(copied, fallback);
       } else {
         fallback();
       }
     });
-    input.addEventListener("focus", function () { input.select(); });
+    if (isField) source.addEventListener("focus", function () { source.select(); });
   }
 
   // A double click on "Create key" sends one request (the server refuses a second anyway).
@@ -97,6 +115,16 @@
     var open = id && document.getElementById(id);
     if (open) open.remove();
   });
+
+  // The usage chart: the bar under the pointer or with focus shows its numbers below.
+  function showBar(event) {
+    var bar = event.target.closest && event.target.closest("[data-chart-value]");
+    if (!bar) return;
+    var readout = bar.closest(".module").querySelector("[data-chart-readout]");
+    if (readout) readout.textContent = bar.getAttribute("data-chart-value");
+  }
+  document.addEventListener("mouseover", showBar);
+  document.addEventListener("focusin", showBar);
 
   // "Cancel" in a panel loaded by htmx just closes the panel.
   document.addEventListener("click", function (event) {
