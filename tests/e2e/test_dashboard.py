@@ -144,7 +144,7 @@ def test_copy_button_puts_the_key_on_the_clipboard(browser, live_server, admin, 
     page = context.new_page()
     log_in(page, live_server.url, "alice")
     plaintext = run_wizard(page, live_server.url, name="copy me", preset_label="Build Upload Only")
-    button = page.get_by_role("button", name="Copy")
+    button = page.get_by_role("button", name="Copy", exact=True)
     button.click()
     expect(page.locator(".copy-button")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == plaintext
