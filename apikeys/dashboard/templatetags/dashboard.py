@@ -10,9 +10,8 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-from apikeys.humanize import relative
-
 from apikeys.conf import apikeys_settings
+from apikeys.humanize import relative
 
 register = template.Library()
 
