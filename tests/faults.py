@@ -152,21 +152,51 @@ def silent_listener() -> Iterator[SilentListener]:
         listener.close()
 
 
+class Hung(AssertionError):
+    pass
+
+
 def finishes(call: Callable[[], Any], *, within: float = 30.0) -> Any:
-    """Run ``call`` in a thread and answer its result; fail if it has not finished
-    within ``within`` seconds (a hang, not a speed measurement: generous on purpose)."""
+    """Run ``call`` and answer its result; fail if it has not finished within ``within``
+    seconds (a hang, not a speed measurement: generous on purpose).
+
+    In the main thread a SIGALRM interrupts a call blocked on a socket, so the
+    call runs in the test's own thread and sees the test's database transaction."""
+    if threading.current_thread() is not threading.main_thread():
+        return _finishes_in_thread(call, within)
+
+    hung = []
+
+    def interrupt(signum: int, frame: Any) -> None:
+        hung.append(True)  # the code under test may catch the exception below: remember
+        raise Hung(f"the call did not finish within {within} s: it hangs")
+
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    signal.setitimer(signal.ITIMER_REAL, within)
+    try:
+        result = call()
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    if hung:
+        raise Hung(f"the call did not finish within {within} s: it hangs")
+    return result
+
+
+def _finishes_in_thread(call: Callable[[], Any], within: float) -> Any:
     outcome: dict[str, Any] = {}
 
     def run() -> None:
         try:
             outcome["result"] = call()
-        except BaseException as error:  # re-raised in the test's thread
+        except BaseException as error:  # re-raised in the caller's thread
             outcome["error"] = error
 
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     thread.join(within)
-    assert not thread.is_alive(), f"the call did not finish within {within} s: it hangs"
+    if thread.is_alive():
+        raise Hung(f"the call did not finish within {within} s: it hangs")
     if "error" in outcome:
         raise outcome["error"]
     return outcome["result"]
