@@ -9,6 +9,7 @@ Fixed paths (``runs/stop``, ``builds/upload…``) come before the id routes.
 from django.urls import path
 
 from api.views import builds, openapi, runs, uploads
+from apikeys.exposure.urls import urlpatterns as exposure_urls
 
 app_name = "api"
 
@@ -31,4 +32,6 @@ urlpatterns = [
         name="build-upload-part",
     ),
     path("v1/builds/<str:build_id>", builds.build_detail, name="build-detail"),
+    # Leaked keys (apikeys.exposure, public): GitHub secret scanning and the revocation API.
+    *exposure_urls,
 ]

@@ -21,22 +21,28 @@ from api.storage import MAX_PARTS
 from api.views.base import method_not_allowed
 from api.views.uploads import MAX_PART_URLS, MAX_TAG_LENGTH, MAX_TAGS, TIMEOUT_RANGE
 from apikeys.decorators import public
+from apikeys.exposure.views import (
+    MAX_CREDENTIAL_LENGTH,
+    MAX_REVOKE_CREDENTIALS,
+    MAX_SCANNING_TOKENS,
+)
 from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, PERMISSIONS, READ_RUNS
 
-# The guard answers these before any view runs (SPEC §4, checks 1-7).
+# The guard answers these before any view runs (SPEC §4, checks 1-8).
 GUARD_401 = ["MISSING_API_KEY", "INVALID_API_KEY"]
 GUARD_403 = ["HTTPS_REQUIRED", "EXPIRED_API_KEY", "DISABLED_API_KEY", "MISSING_PERMISSION"]
 
 ERROR_CODES: dict[str, str] = {
     "VALIDATION_ERROR": "A field, parameter or the body is wrong; `details.fields` says which.",
     "BAD_REQUEST": "The request could not be parsed at all.",
-    "MISSING_API_KEY": "No `X-Api-Key` header.",
+    "MISSING_API_KEY": "No `X-Api-Key` header (a live key sent in the URL is exposed).",
     "INVALID_API_KEY": "Malformed, unknown, wrong or deleted key (one answer for all).",
     "HTTPS_REQUIRED": "Plain HTTP in production; retry over HTTPS with a new key if it leaked.",
     "EXPIRED_API_KEY": "The key has expired; rotate it.",
-    "DISABLED_API_KEY": "The key is deactivated.",
+    "DISABLED_API_KEY": "The key is deactivated, or exposed for good (`details.reason`).",
     "MISSING_PERMISSION": "The key lacks the permission named in `details.required_permissions`.",
     "RATE_LIMITED": "Too many refused requests from this IP; wait `Retry-After` seconds.",
+    "INVALID_SIGNATURE": "The report is not signed by a GitHub secret scanning key we know.",
     "NOT_FOUND": "No such resource in this key's project (another project's id answers the same).",
     "METHOD_NOT_ALLOWED": "The path does not serve this HTTP method.",
     "PAYLOAD_TOO_LARGE": "The body or the declared file_size is over the limit.",
@@ -128,6 +134,7 @@ def _operation(
     permission: str | None,
     responses: dict[str, Any],
     authenticated_by: str | None = None,
+    public: bool = False,
     description: str = "",
     parameters: list[dict[str, Any]] | None = None,
     body: dict[str, Any] | None = None,
@@ -136,6 +143,8 @@ def _operation(
 ) -> dict[str, Any]:
     if permission is not None:
         needs = f"Requires the permission `{permission}`."
+    elif public:
+        needs = "Public: no API key."
     else:
         needs = f"No API key: the {authenticated_by} is the credential."
     operation: dict[str, Any] = {
@@ -147,7 +156,10 @@ def _operation(
     }
     if permission is None:
         operation["security"] = []
-        operation["x-authenticated-by"] = authenticated_by
+        if public:
+            operation["x-public"] = True
+        else:
+            operation["x-authenticated-by"] = authenticated_by
     if parameters:
         operation["parameters"] = parameters
     if body is not None:
@@ -662,6 +674,137 @@ def _build_paths() -> dict[str, Any]:
     }
 
 
+def _exposure_paths() -> dict[str, Any]:
+    """The public endpoints that expose leaked keys (apikeys.exposure, SPEC §11)."""
+    string = {"type": "string"}
+    retry = {"Retry-After": _header("Seconds to wait.", {"type": "integer"})}
+    return {
+        "/secret-scanning/github": {
+            "post": _operation(
+                tag="exposure",
+                summary="GitHub secret scanning: expose the keys GitHub found in public code",
+                permission=None,
+                public=True,
+                description=(
+                    "Authenticated by GitHub's signature: `Github-Public-Key-Signature` (base64 "
+                    "ASN.1 DER ECDSA P-256 SHA-256 over the raw body) by the key named in "
+                    "`Github-Public-Key-Identifier`, one of GitHub's published keys. Every "
+                    "token that is a key of ours (right secret) is exposed: refused from now "
+                    "on, for good. The answer labels each token; it is a JSON array, as GitHub "
+                    "expects, not the usual envelope. Repeating a report changes nothing."
+                ),
+                parameters=[
+                    {
+                        "name": "Github-Public-Key-Identifier",
+                        "in": "header",
+                        "required": True,
+                        "schema": string,
+                        "description": "Which of GitHub's public keys signed the body.",
+                    },
+                    {
+                        "name": "Github-Public-Key-Signature",
+                        "in": "header",
+                        "required": True,
+                        "schema": string,
+                        "description": "Base64 of the DER ECDSA signature of the raw body.",
+                    },
+                ],
+                body={
+                    "type": "array",
+                    "maxItems": MAX_SCANNING_TOKENS,
+                    "items": {
+                        "type": "object",
+                        "required": ["token", "type"],
+                        "properties": {
+                            "token": {"type": "string", "minLength": 1},
+                            "type": {"type": "string", "minLength": 1},
+                            "url": string,
+                            "source": string,
+                        },
+                    },
+                },
+                responses={
+                    "200": _json(
+                        {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["token_hash", "token_type", "label"],
+                                "properties": {
+                                    "token_hash": {
+                                        "type": "string",
+                                        "pattern": "^[0-9a-f]{64}$",
+                                        "description": "SHA-256 (hex) of the token.",
+                                    },
+                                    "token_type": string,
+                                    "label": {
+                                        "type": "string",
+                                        "enum": ["true_positive", "false_positive"],
+                                    },
+                                },
+                            },
+                        },
+                        "One label per token, in order.",
+                    ),
+                    "400": BAD_INPUT,
+                    "401": _error(
+                        "Unsigned, badly signed, an unknown key identifier, or too large a "
+                        "body: nothing changed.",
+                        ["INVALID_SIGNATURE"],
+                    ),
+                },
+            ),
+        },
+        "/credentials/revoke": {
+            "post": _operation(
+                tag="exposure",
+                summary="Revoke credentials you found: every live key among them is exposed",
+                permission=None,
+                public=True,
+                description=(
+                    "Always 202 with the number received, whatever matched, so it tells "
+                    "nothing about which keys exist. Rate limited per client IP (IPv6 per /64)."
+                ),
+                body={
+                    "type": "object",
+                    "required": ["credentials"],
+                    "properties": {
+                        "credentials": {
+                            "type": "array",
+                            "minItems": 1,
+                            "maxItems": MAX_REVOKE_CREDENTIALS,
+                            "items": {
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": MAX_CREDENTIAL_LENGTH,
+                            },
+                        }
+                    },
+                },
+                responses={
+                    "202": _json(
+                        _envelope(
+                            {
+                                "type": "object",
+                                "required": ["received_count"],
+                                "properties": {"received_count": {"type": "integer"}},
+                            }
+                        ),
+                        "Received.",
+                    ),
+                    "400": BAD_INPUT,
+                    "413": BAD_JSON_BODY,
+                    "429": _error(
+                        "Too many revocation requests from this client IP.",
+                        ["RATE_LIMITED"],
+                        retry,
+                    ),
+                },
+            ),
+        },
+    }
+
+
 @cache
 def _document() -> dict[str, Any]:
     permissions = "\n".join(
@@ -685,8 +828,9 @@ def _document() -> dict[str, Any]:
             {"name": "runs", "description": "Runs and the bugs they find."},
             {"name": "builds", "description": "Stored builds."},
             {"name": "uploads", "description": "The build upload protocol."},
+            {"name": "exposure", "description": "Leaked keys: secret scanning, revocation."},
         ],
-        "paths": _build_paths(),
+        "paths": {**_build_paths(), **_exposure_paths()},
         "components": {
             "securitySchemes": {
                 "ApiKey": {

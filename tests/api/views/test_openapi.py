@@ -11,7 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from openapi_spec_validator import validate
 
 from api.views.openapi import ERROR_CODES, document
-from apikeys.decorators import SELF_AUTHENTICATED, access_of, permission_for_method
+from apikeys.decorators import PUBLIC, SELF_AUTHENTICATED, access_of, permission_for_method
 from apikeys.permissions import PERMISSION_CODES, PERMISSIONS
 
 PREFIX = "/api/v1"
@@ -99,7 +99,11 @@ def test_each_operation_names_the_permission_its_view_declares(path, method, ope
     access = access_of(view)
     declared = permission_for_method(access, method.upper())
     assert operation["x-required-permission"] == declared
-    if declared is None:
+    if declared is None and access is not None and access[0] == PUBLIC:
+        assert operation["x-public"] is True
+        assert operation["security"] == []
+        assert "Public" in operation["description"]
+    elif declared is None:
         assert access is not None and access[0] == SELF_AUTHENTICATED
         assert operation["x-authenticated-by"] == access[1]
         assert operation["security"] == []
