@@ -19,7 +19,8 @@ from api.models import Bug, Build, Run
 from api.pagination import MAX_PAGE_SIZE
 from api.storage import MAX_PARTS
 from api.views.base import method_not_allowed
-from api.views.uploads import MAX_PART_URLS, MAX_TAG_LENGTH, MAX_TAGS, TIMEOUT_RANGE
+from api.views.upload_input import MAX_TAG_LENGTH, MAX_TAGS, TIMEOUT_RANGE
+from api.views.uploads import MAX_PART_URLS
 from apikeys.decorators import public
 from apikeys.exposure.views import (
     MAX_CREDENTIAL_LENGTH,

@@ -1,12 +1,7 @@
-"""Every write the API views make: start runs, stop them, delete builds.
-
-Keyword-only, one transaction each, scoped to one project; the views only
-parse the request, call these, and render the answer.
-"""
+"""Runs: start one, stop many."""
 
 from __future__ import annotations
 
-import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,9 +10,6 @@ from django.db import transaction
 from django.utils import timezone
 
 from api.models import Build, Run
-from api.storage import remove_build_files
-
-logger = logging.getLogger("api.services")
 
 
 def run_create(
@@ -94,40 +86,6 @@ def runs_stop(
     if to_stop:
         Run.objects.filter(id__in=to_stop).update(state=Run.State.STOPPED, finished_at=now)
     return results
-
-
-class BuildNotFound(LookupError):
-    pass
-
-
-class BuildUploadInProgress(Exception):
-    pass
-
-
-@transaction.atomic
-def build_delete(*, project_id: int, build_id: uuid.UUID) -> None:
-    """Delete a build whose upload is over, and its stored file once the delete commits.
-
-    A build still UPLOADING is refused: its parts belong to the upload, which
-    DELETE /builds/upload cancels. READY, CANCELED and EXPIRED builds go.
-    """
-    build = Build.objects.select_for_update().filter(project_id=project_id, id=build_id).first()
-    if build is None:
-        raise BuildNotFound(build_id)
-    if build.status == Build.Status.UPLOADING:
-        raise BuildUploadInProgress(build_id)
-    build.delete()
-    # After the commit: a rolled-back delete must not lose the file. The build's
-    # own storage backend removes it (the local folder, or the S3 bucket).
-    transaction.on_commit(lambda: _delete_stored_files(build))
-
-
-def _delete_stored_files(build: Build) -> None:
-    try:
-        remove_build_files(build)
-    except Exception:
-        # The row is gone either way; a leftover file is logged for the operator.
-        logger.exception("Could not delete the stored files of deleted build %s.", build.id)
 
 
 def _uuid_or_none(raw: str) -> uuid.UUID | None:
