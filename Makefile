@@ -10,7 +10,7 @@ PORT ?= 8000
 # The address to print: a server on every interface is still opened at 127.0.0.1.
 URL := http://$(if $(filter 0.0.0.0 ::,$(HOST)),127.0.0.1,$(HOST)):$(PORT)
 
-.PHONY: run test test-e2e lint bench install migrate clean
+.PHONY: run test test-slow test-e2e lint bench install migrate clean
 
 define make_venv
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python 3.11 or newer is needed (found " + sys.version.split()[0] + ")")'
@@ -41,9 +41,13 @@ run: migrate
 	@echo "Open $(URL)/ and sign in with a login above."
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
-# The whole suite except the browser tests (those are `make test-e2e`).
+# The whole suite except the browser tests (`make test-e2e`) and the heavy measurements
+# (`make test-slow`, which CI runs once).
 test: $(STAMP)
-	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not e2e and not slow" $(PYTEST_ARGS)
+
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
 
 # Browser tests: Playwright driving Debian's Chromium (apt-get install -y chromium).
 test-e2e: $(STAMP)

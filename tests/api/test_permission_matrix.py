@@ -46,21 +46,20 @@ def shape(path: str) -> str:
     return "/" + PARAMETER.sub("{}", path).lstrip("/")
 
 
-def served_or_skip(method: str, template: str, path: str) -> None:
-    """Skip unless ``path`` reaches the view written for ``template``.
+def assert_served(method: str, template: str, path: str) -> None:
+    """Fail unless ``path`` reaches the view written for ``template``.
 
-    A path such as /builds/upload would otherwise reach the /builds/{buildId}
-    route before the upload endpoints exist, and the row would test nothing.
+    Every endpoint the registry names must be served: a typo in the registry, or a
+    route that swallows another (/builds/{buildId} catching /builds/upload), is a
+    failure here, never a skipped row that tests nothing.
     """
     try:
         match = resolve(path)
     except Resolver404:
-        pytest.skip(f"{method} {template} is in the registry but no URL serves it yet.")
-    if shape(match.route) != shape(template):
-        pytest.skip(
-            f"{method} {template} is in the registry but not served yet "
-            f"(the path reaches the route {match.route!r})."
-        )
+        pytest.fail(f"{method} {template} is in the registry but no URL serves it.")
+    assert shape(match.route) == shape(template), (
+        f"{method} {template} is in the registry but its path reaches the route {match.route!r}."
+    )
 
 
 @pytest.fixture
@@ -79,7 +78,7 @@ def test_every_registry_endpoint_is_served_by_a_view_declaring_its_permission(
     code, method, template
 ):
     path = fill(template, {"runId": str(uuid.uuid4()), "buildId": str(uuid.uuid4())})
-    served_or_skip(method, template, path)
+    assert_served(method, template, path)
     assert permission_for_method(access_of(resolve(path).func), method) == code
 
 
@@ -91,7 +90,7 @@ def test_endpoint_answers_only_keys_holding_its_permission(
     project, make_key, api, ids, code, method, template, permissions
 ):
     path = fill(template, ids)
-    served_or_skip(method, template, path)
+    assert_served(method, template, path)
     _, plaintext = make_key(project, sorted(permissions))
     body = BODIES.get((method, template), lambda ids: None)(ids)
     response = api(plaintext).request(method, path, body)
@@ -114,7 +113,7 @@ def test_another_projects_key_gets_404_on_every_id_route(
     other_project, make_key, api, ids, code, method, template
 ):
     path = fill(template, ids)
-    served_or_skip(method, template, path)
+    assert_served(method, template, path)
     _, plaintext = make_key(other_project, list(PERMISSION_CODES))
     response = api(plaintext).request(method, path)
     assert response.status_code == 404, response.content
@@ -141,3 +140,10 @@ def test_every_api_route_declares_what_the_registry_says():
         elif kind == PERMISSION:
             listed = {code for (_, path), code in registry.items() if path == route}
             assert listed == {value}, f"{route} declares {value}, the registry {listed}"
+
+
+def test_an_endpoint_no_url_serves_fails_the_matrix_instead_of_skipping():
+    with pytest.raises(pytest.fail.Exception, match="no URL serves it"):
+        assert_served("GET", "/api/v1/runz", "/api/v1/runz")
+    with pytest.raises(AssertionError, match="reaches the route"):
+        assert_served("POST", "/api/v1/builds/uplod", "/api/v1/builds/uplod")

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 
 import pytest
-from django.test import Client
+from django.http import HttpResponse, HttpResponseNotFound
+from django.test import Client, RequestFactory
 from django.utils import timezone
 
 from apikeys import keys, services
 from apikeys.conf import apikeys_settings
+from apikeys.guard.errors import REQUEST_ID_HEADER
+from apikeys.middleware import APIKeyMiddleware
 from apikeys.models import APIKey, APIKeyRefusal
 from apikeys.permissions import OPERATE_RUNS, READ_RUNS
 
@@ -25,7 +29,7 @@ def guard_urls(settings):
 def assert_error(response, status: int, code: str) -> dict:
     assert response.status_code == status, response.content
     assert response["Content-Type"] == "application/json"
-    body = response.json()
+    body = json.loads(response.content)  # test client answers and direct calls alike
     assert body["code"] == code
     assert body["error"].endswith(".")
     assert body["details"]["request_id"] == response["X-Request-Id"]
@@ -353,3 +357,82 @@ def test_usage_records_no_address_when_the_client_has_none(project, make_key, ap
     key.refresh_from_db()
     assert key.last_used_at is not None
     assert key.last_used_ip is None
+
+
+# --- The middleware called directly (RequestFactory and a dummy view) --------
+
+
+class DummyView:
+    """Stands for everything after the middleware; records what it was given."""
+
+    def __init__(self, response=None, error: Exception | None = None) -> None:
+        self.response = response
+        self.error = error
+        self.requests: list = []
+
+    def __call__(self, request):
+        self.requests.append(request)
+        if self.error is not None:
+            raise self.error
+        return self.response if self.response is not None else HttpResponse("dummy")
+
+
+def test_called_directly_a_path_outside_the_api_passes_untouched():
+    view = DummyView()
+    request = RequestFactory().get("/projects/")
+    response = APIKeyMiddleware(view)(request)
+    assert view.requests == [request]
+    assert response.content == b"dummy"
+    assert REQUEST_ID_HEADER not in response
+    assert not hasattr(request, "api_key")
+
+
+def test_called_directly_a_request_without_a_key_never_reaches_the_view(db):
+    view = DummyView()
+    response = APIKeyMiddleware(view)(RequestFactory().get("/api/v1/read"))
+    assert view.requests == []
+    body = assert_error(response, 401, "MISSING_API_KEY")
+    assert "X-Api-Key" in body["error"]
+
+
+def test_called_directly_a_valid_key_reaches_the_view_with_the_key_and_request_id(
+    project, make_key
+):
+    key, plaintext = make_key(project, [READ_RUNS])
+    view = DummyView()
+    request = RequestFactory().get("/api/v1/read", headers={"X-Api-Key": plaintext})
+    response = APIKeyMiddleware(view)(request)
+    assert view.requests == [request]
+    assert request.api_key.pk == key.pk
+    assert response.content == b"dummy"
+    assert response[REQUEST_ID_HEADER] == request.request_id
+
+
+def test_called_directly_a_key_without_the_views_permission_never_reaches_it(project, make_key):
+    _, plaintext = make_key(project, [OPERATE_RUNS])
+    view = DummyView()
+    request = RequestFactory().get("/api/v1/read", headers={"X-Api-Key": plaintext})
+    response = APIKeyMiddleware(view)(request)
+    assert view.requests == []
+    assert assert_error(response, 403, "MISSING_PERMISSION")["details"]["required_permissions"] == [
+        READ_RUNS
+    ]
+
+
+def test_called_directly_an_html_error_from_the_view_becomes_json(project, make_key):
+    _, plaintext = make_key(project, [READ_RUNS])
+    view = DummyView(response=HttpResponseNotFound("<h1>Not Found</h1>"))
+    request = RequestFactory().get("/api/v1/read", headers={"X-Api-Key": plaintext})
+    assert_error(APIKeyMiddleware(view)(request), 404, "NOT_FOUND")
+
+
+def test_called_directly_a_view_that_raises_is_a_json_500_not_a_traceback(
+    project, make_key, caplog
+):
+    _, plaintext = make_key(project, [READ_RUNS])
+    view = DummyView(error=RuntimeError("boom"))
+    request = RequestFactory().get("/api/v1/read", headers={"X-Api-Key": plaintext})
+    with caplog.at_level(logging.ERROR):
+        response = APIKeyMiddleware(view)(request)
+    assert_error(response, 500, "INTERNAL_ERROR")
+    assert plaintext not in caplog.text

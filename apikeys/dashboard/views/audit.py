@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.core.paginator import Paginator
 from django.db.models import QuerySet
@@ -60,8 +62,8 @@ class AuditFilterForm(forms.Form):
         required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
     )
 
-    def clean(self):  # type: ignore[no-untyped-def]
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             raise forms.ValidationError("“From” must be on or before “To”.")
         return data

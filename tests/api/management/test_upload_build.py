@@ -2,7 +2,7 @@
 
 The last test is the memory measurement: a 200 MB multipart upload through a
 gunicorn worker in its own process, whose peak RSS (VmHWM) must stay under
-150 MB. It runs once per CI run (SQLite pass) and takes about 10-20 seconds.
+150 MB. It is marked slow: `make test-slow` runs it, once per CI run (10-20 seconds).
 """
 
 from __future__ import annotations
@@ -155,10 +155,7 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-@pytest.mark.skipif(
-    "postgres" in os.environ.get("DATABASE_URL", ""),
-    reason="measured once per CI run, in the SQLite pass (it uses its own database)",
-)
+@pytest.mark.slow  # once per CI run (`make test-slow`); it uses its own SQLite database
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_a_200_mb_upload_keeps_the_server_under_150_mb_of_rss(tmp_path):
     env = {

@@ -100,6 +100,18 @@ def test_malformed_input_never_touches_the_database(db, api):
     assert len(queries) == 0
 
 
+WAIT_SECONDS = 30
+
+
+def wait_until(condition, what: str) -> None:
+    """Poll ``condition``; fail (never hang) when it is not met within WAIT_SECONDS."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not condition():
+        if time.monotonic() > deadline:
+            pytest.fail(f"Gave up after {WAIT_SECONDS} s waiting for {what}.")
+        time.sleep(0.01)
+
+
 @pytest.mark.django_db(transaction=True)
 def test_no_request_passes_after_a_deactivation_commits(project, make_key):
     """Threads hammer the API while the key is deactivated: any request that began
@@ -122,18 +134,21 @@ def test_no_request_passes_after_a_deactivation_commits(project, make_key):
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=hammer) for _ in range(4)]
+    threads = [threading.Thread(target=hammer, daemon=True) for _ in range(4)]
     for thread in threads:
         thread.start()
-    while not any(status == 200 for _, status in results):
-        time.sleep(0.01)
-    services.key_deactivate(key=key, actor=services.Actor.cli("test"))
-    committed = time.monotonic()
-    while sum(1 for started, _ in results if started > committed) < 20:
-        time.sleep(0.01)
-    stop.set()
-    for thread in threads:
-        thread.join()
+    try:
+        wait_until(lambda: any(status == 200 for _, status in results), "a first accepted call")
+        services.key_deactivate(key=key, actor=services.Actor.cli("test"))
+        committed = time.monotonic()
+        wait_until(
+            lambda: sum(1 for started, _ in results if started > committed) >= 20,
+            "20 calls started after the deactivation",
+        )
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=WAIT_SECONDS)
 
     after = [status for started, status in list(results) if started > committed]
     assert after and set(after) == {403}
