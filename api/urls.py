@@ -10,12 +10,15 @@ from django.urls import path
 
 from api.views import builds, openapi, runs, uploads
 from apikeys.exposure.urls import urlpatterns as exposure_urls
+from apikeys.introspection import key_introspection
 
 app_name = "api"
 
 urlpatterns = [
     # The OpenAPI document of everything below (public).
     path("openapi.json", openapi.openapi_json, name="openapi"),
+    # The presented key itself (any usable key, no permission)
+    path("v1/key", key_introspection, name="key"),
     # Runs
     path("v1/runs", runs.runs, name="runs"),
     path("v1/runs/stop", runs.runs_stop, name="runs-stop"),

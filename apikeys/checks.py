@@ -13,7 +13,7 @@ from typing import Any
 from django.core.checks import Error, Tags, register
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from apikeys.decorators import access_of
+from apikeys.decorators import KINDS, access_of
 
 API_ROUTE_PREFIX = "api/"
 
@@ -38,13 +38,26 @@ def check_api_views_declare_access(app_configs: Any = None, **kwargs: Any) -> li
     for route, pattern in _walk(get_resolver().url_patterns):
         if not route.startswith(API_ROUTE_PREFIX):
             continue
-        if access_of(pattern.callback) is None:
+        access = access_of(pattern.callback)
+        if access is not None and access[0] not in KINDS:
+            errors.append(
+                Error(
+                    f"The view {_view_name(pattern.callback)} at /{route} declares an unknown "
+                    f"kind of access {access[0]!r}, so the API guard refuses every request to it.",
+                    hint="Use the decorators of apikeys.decorators rather than setting "
+                    "the attribute by hand.",
+                    obj=_view_name(pattern.callback),
+                    id="apikeys.E002",
+                )
+            )
+        if access is None:
             errors.append(
                 Error(
                     f"The view {_view_name(pattern.callback)} at /{route} declares no access, "
                     "so the API guard refuses every request to it.",
                     hint="Decorate it with apikeys.decorators.require_permission(CODE), "
-                    "require_permissions_by_method({...}), public or authenticated_by(...).",
+                    "require_permissions_by_method({...}), key_required, public or "
+                    "authenticated_by(...).",
                     obj=_view_name(pattern.callback),
                     id="apikeys.E001",
                 )

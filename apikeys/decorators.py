@@ -7,6 +7,7 @@ apikeys.checks names it at `manage.py check`.
     @require_permission(READ_RUNS)      # a key holding this permission
     @require_permissions_by_method({"GET": READ_RUNS, "POST": OPERATE_RUNS})
                                         # one URL, one permission per method
+    @key_required                       # any usable key, no permission (introspection)
     @public                             # anyone (the OpenAPI document)
     @authenticated_by("upload_id")      # the view checks its own credential
 
@@ -17,11 +18,15 @@ Contract for the guard: ``access_of(view)`` returns ``(kind, value)``:
                                           A method not in the mapping needs no
                                           permission but still a valid key (checks
                                           1-5 and 7): the view answers it 405.
+    ("key-required", None)                a valid, usable key (checks 1-6 and 8) and
+                                          no permission: what the key may call is
+                                          not the question (GET /api/v1/key)
     ("public", None)                      no key needed
     ("self-authenticated", credential)    no key needed; the view checks ``credential``
 
 ``permission_for_method(access, method)`` resolves the first two kinds to the
-one code a request needs (or None), so the guard need not know the kinds.
+one code a request needs (or None: the other kinds), so the guard need not know
+the kinds beyond "no key needed" (:data:`KEYLESS`).
 """
 
 from __future__ import annotations
@@ -38,6 +43,10 @@ PERMISSION = "permission"
 PUBLIC = "public"
 SELF_AUTHENTICATED = "self-authenticated"
 BY_METHOD = "by-method"
+KEY_REQUIRED = "key-required"
+KINDS = frozenset({PERMISSION, BY_METHOD, KEY_REQUIRED, PUBLIC, SELF_AUTHENTICATED})
+# The kinds the guard lets through without a key.
+KEYLESS = frozenset({PUBLIC, SELF_AUTHENTICATED})
 
 
 def require_permission(code: str) -> Callable[[View], View]:
@@ -65,6 +74,14 @@ def require_permissions_by_method(codes: dict[str, str]) -> Callable[[View], Vie
         return view
 
     return decorate
+
+
+def key_required(view: View) -> View:
+    """Any valid, usable key may call the view, whatever its permissions. Deliberately a
+    declaration of its own, not "no permission": a view that forgets to declare still
+    refuses every key."""
+    setattr(view, ACCESS_ATTRIBUTE, (KEY_REQUIRED, None))
+    return view
 
 
 def public(view: View) -> View:

@@ -10,10 +10,17 @@ Every request under ``/api/`` passes, in this order:
    (401 INVALID_API_KEY: one answer for all of them, so nothing is revealed).
 4. Not expired (403 EXPIRED_API_KEY).
 5. Not deactivated (403 DISABLED_API_KEY).
-6. Holding the permission the view declares (403 MISSING_PERMISSION); a view
-   that declares nothing refuses every request (deny by default).
-7. A client IP under its limit of failed attempts (429 RATE_LIMITED), asked
+6. From an address in the key's IP allowlist, when it has one (403
+   IP_NOT_ALLOWED, ``details.client_ip``).
+7. Holding the permission the view declares (403 MISSING_PERMISSION); a view
+   that declares nothing refuses every request (deny by default), and a view
+   declared ``key_required`` needs a usable key and no permission.
+8. A client IP under its limit of failed attempts (429 RATE_LIMITED), asked
    only on the slow paths (see apikeys.guard.decision).
+
+Every answer to a request whose key passed checks 1-5 (accepted, refused by
+check 6 or 7, or the view's own 400 or 404) carries ``X-Api-Key-Expires`` when
+the key has an expiry.
 
 The checks themselves live in :mod:`apikeys.guard.decision`, shared with the DRF
 and ninja front ends; this module routes, declares, and keeps every answer
@@ -41,15 +48,17 @@ from django.core.exceptions import (
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
-from apikeys.decorators import PUBLIC, SELF_AUTHENTICATED, access_of, permission_for_method
+from apikeys.decorators import KEYLESS, KINDS, access_of, permission_for_method
 from apikeys.guard.decision import (
     Refusal,
     accept,
     authenticate_request,
     authorize,
     expose_keys_in_url,
+    expiry_headers,
     refuse,
     require_https,
+    stamp_expiry,
 )
 from apikeys.guard.errors import (
     DATABASE_ERRORS,
@@ -114,6 +123,7 @@ class APIKeyMiddleware:
             request.api_key = key  # type: ignore[attr-defined]
         response = as_json_error(request, self.get_response(request))
         if key is not None:
+            stamp_expiry(response, key)
             accept(request, key, permission, response.status_code)
         return response
 
@@ -153,17 +163,18 @@ def _check(request: HttpRequest) -> tuple[APIKey | None, str | None]:
     except Resolver404:
         match = None
     access = access_of(match.func) if match is not None else None
-    if access is not None and access[0] in (PUBLIC, SELF_AUTHENTICATED):
+    if access is not None and access[0] in KEYLESS:
         # No key is needed here, but one sent in the URL is exposed all the same.
         expose_keys_in_url(request)
         return None, None
     key = authenticate_request(request)
     if match is None:
-        raise Refusal(404, *_HTML_ERRORS[404])
-    if access is None:
+        raise Refusal(404, *_HTML_ERRORS[404], headers=expiry_headers(key))
+    declared = access is not None and access[0] in KINDS
+    if not declared:
         security_log.error("View %r under /api/ declares no permission.", match.view_name)
     permission = permission_for_method(access, request.method or "GET")
-    authorize(key, permission, declared=access is not None)
+    authorize(key, permission, declared=declared)
     return key, permission
 
 

@@ -136,6 +136,8 @@ class APIKey(models.Model):
     exposure_source = models.CharField(max_length=16, choices=ExposureSource.choices, blank=True)
     # Where it was found: a URL GitHub reported, or the path (never the query) it was sent to.
     exposure_url = models.CharField(max_length=2000, blank=True)
+    # Normalized CIDR strings (apikeys.allowlist); empty: any client address may use the key.
+    allowed_ips = models.JSONField(default=list, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -227,6 +229,25 @@ class APIKeyDailyUsage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date}: {self.request_count} requests, {self.refused_count} refused"
+
+
+class APIKeyAddressUsage(models.Model):
+    """Accepted requests a key made per day (UTC) per client address, written with the
+    rest of the batched usage (apikeys.guard.usage): the review suggests an allowlist
+    from the addresses a key is really used from."""
+
+    key = models.ForeignKey(APIKey, on_delete=models.CASCADE, related_name="address_usage")
+    date = models.DateField()
+    ip = models.GenericIPAddressField()
+    request_count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["key", "date", "ip"], name="one_usage_per_day_and_ip")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date} from {self.ip}: {self.request_count} requests"
 
 
 class APIKeyRefusal(models.Model):

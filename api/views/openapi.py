@@ -21,17 +21,22 @@ from api.storage import MAX_PARTS
 from api.views.base import method_not_allowed
 from api.views.upload_input import MAX_TAG_LENGTH, MAX_TAGS, TIMEOUT_RANGE
 from api.views.uploads import MAX_PART_URLS
+from apikeys.allowlist import MAX_ENTRIES as MAX_ALLOWED_IPS
 from apikeys.decorators import public
 from apikeys.exposure.views import (
     MAX_CREDENTIAL_LENGTH,
     MAX_REVOKE_CREDENTIALS,
     MAX_SCANNING_TOKENS,
 )
+from apikeys.guard.decision import EXPIRES_HEADER
 from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, PERMISSIONS, READ_RUNS
 
 # The guard answers these before any view runs (SPEC §4, checks 1-8).
 GUARD_401 = ["MISSING_API_KEY", "INVALID_API_KEY"]
-GUARD_403 = ["HTTPS_REQUIRED", "EXPIRED_API_KEY", "DISABLED_API_KEY", "MISSING_PERMISSION"]
+GUARD_403_USABLE = ["HTTPS_REQUIRED", "EXPIRED_API_KEY", "DISABLED_API_KEY", "IP_NOT_ALLOWED"]
+GUARD_403 = [*GUARD_403_USABLE, "MISSING_PERMISSION"]
+# Operations that need a usable key but no permission (@key_required).
+ANY_KEY = "any usable key"
 
 ERROR_CODES: dict[str, str] = {
     "VALIDATION_ERROR": "A field, parameter or the body is wrong; `details.fields` says which.",
@@ -41,6 +46,7 @@ ERROR_CODES: dict[str, str] = {
     "HTTPS_REQUIRED": "Plain HTTP in production; retry over HTTPS with a new key if it leaked.",
     "EXPIRED_API_KEY": "The key has expired; rotate it.",
     "DISABLED_API_KEY": "The key is deactivated, or exposed for good (`details.reason`).",
+    "IP_NOT_ALLOWED": "The key has an IP allowlist and `details.client_ip` is not in it.",
     "MISSING_PERMISSION": "The key lacks the permission named in `details.required_permissions`.",
     "RATE_LIMITED": "Too many refused requests from this IP; wait `Retry-After` seconds.",
     "INVALID_SIGNATURE": "The report is not signed by a GitHub secret scanning key we know.",
@@ -107,7 +113,8 @@ def _header(description: str, schema: dict | None = None) -> dict[str, Any]:
 
 
 def _guarded_errors(permission: str | None) -> dict[str, Any]:
-    """What the guard may answer before the view: by key, or only HTTPS and rate limit."""
+    """What the guard may answer before the view: by key, or only HTTPS and rate limit.
+    ``permission`` is a code, ANY_KEY (a usable key, no permission) or None (no key)."""
     retry = {"Retry-After": _header("Seconds to wait.", {"type": "integer"})}
     errors: dict[str, Any] = {
         "429": _error("Too many refused requests from this client IP.", ["RATE_LIMITED"], retry),
@@ -121,12 +128,36 @@ def _guarded_errors(permission: str | None) -> dict[str, Any]:
         GUARD_401,
         {"WWW-Authenticate": _header('Always `ApiKey header="X-Api-Key"`.')},
     )
+    if permission == ANY_KEY:
+        errors["403"] = _error("The key cannot be used.", GUARD_403_USABLE)
+        return errors
     errors["403"] = _error(
         "The key cannot be used for this operation.",
         GUARD_403,
         {"X-Accepted-Permissions": _header("The permission this operation needs.")},
     )
     return errors
+
+
+EXPIRES = _header(
+    "When the key expires (ISO 8601, UTC, e.g. `2026-12-31T23:59:59Z`): on every answer "
+    "to a request whose key is valid, not expired and not deactivated, when the key has "
+    "an expiry.",
+    {"type": "string", "format": "date-time"},
+)
+
+
+def _with_expiry_header(responses: dict[str, Any]) -> dict[str, Any]:
+    """Every answer but the guard's 401 and 429 (no usable key) may name the expiry."""
+    stamped = {}
+    for status, response in responses.items():
+        if status not in ("401", "429"):
+            response = {
+                **response,
+                "headers": {**response.get("headers", {}), EXPIRES_HEADER: EXPIRES},
+            }
+        stamped[status] = response
+    return stamped
 
 
 def _operation(
@@ -142,20 +173,25 @@ def _operation(
     body_media_type: str = "application/json",
     tag: str,
 ) -> dict[str, Any]:
-    if permission is not None:
+    if permission == ANY_KEY:
+        needs = "Any valid, usable API key; no permission needed."
+    elif permission is not None:
         needs = f"Requires the permission `{permission}`."
     elif public:
         needs = "Public: no API key."
     else:
         needs = f"No API key: the {authenticated_by} is the credential."
+    answers = {**_guarded_errors(permission), **responses}
     operation: dict[str, Any] = {
         "tags": [tag],
         "summary": summary,
         "description": f"{needs}\n\n{description}".strip(),
-        "x-required-permission": permission,
-        "responses": {**_guarded_errors(permission), **responses},
+        "x-required-permission": None if permission == ANY_KEY else permission,
+        "responses": answers if permission is None else _with_expiry_header(answers),
     }
-    if permission is None:
+    if permission == ANY_KEY:
+        operation["x-key-required"] = True
+    elif permission is None:
         operation["security"] = []
         if public:
             operation["x-public"] = True
@@ -356,6 +392,39 @@ def _schemas() -> dict[str, Any]:
                 "expires_at": TIMESTAMP,
             },
         },
+        "KeyInfo": {
+            "type": "object",
+            "required": [
+                "key_id",
+                "name",
+                "project",
+                "permissions",
+                "created_at",
+                "expires_at",
+                "allowed_ips",
+            ],
+            "properties": {
+                "key_id": {"type": "string", "pattern": "^[0-9A-Za-z]{12}$"},
+                "name": text,
+                "project": {
+                    "type": "object",
+                    "required": ["slug", "name"],
+                    "properties": {"slug": text, "name": text},
+                },
+                "permissions": {
+                    "type": "array",
+                    "items": {"type": "string", "enum": list(PERMISSIONS)},
+                },
+                "created_at": TIMESTAMP,
+                "expires_at": _nullable(TIMESTAMP),
+                "allowed_ips": {
+                    "type": "array",
+                    "maxItems": MAX_ALLOWED_IPS,
+                    "description": "CIDR ranges the key may be used from; empty: any address.",
+                    "items": text,
+                },
+            },
+        },
         "PartReceived": {
             "type": "object",
             "required": ["part_number", "etag", "size"],
@@ -378,6 +447,17 @@ def _build_paths() -> dict[str, Any]:
     too_large = _error("Over the declared file_size or the maximum.", ["PAYLOAD_TOO_LARGE"])
     string = {"type": "string"}
     return {
+        "/key": {
+            "get": _operation(
+                tag="keys",
+                summary="Describe the key making the request",
+                permission=ANY_KEY,
+                description="Its id, name, project, permissions, expiry and IP allowlist, "
+                "so a pipeline can check its key before it needs it. A key that cannot be "
+                "used gets the guard's refusal, which says why.",
+                responses={"200": _json(_envelope(_ref("KeyInfo")), "The key.")},
+            ),
+        },
         "/runs": {
             "get": _operation(
                 tag="runs",
@@ -826,6 +906,7 @@ def _document() -> dict[str, Any]:
         "servers": [{"url": "/api/v1"}],
         "security": [{"ApiKey": []}],
         "tags": [
+            {"name": "keys", "description": "The API key itself."},
             {"name": "runs", "description": "Runs and the bugs they find."},
             {"name": "builds", "description": "Stored builds."},
             {"name": "uploads", "description": "The build upload protocol."},

@@ -135,7 +135,16 @@ verified_secrets = VerifiedSecrets()
 # What the guard and the API views read of a key; the other columns stay deferred
 # (Django loads one on first access, so nothing that needs them breaks). In the
 # model's field order, the order Model.from_db expects the values in.
-_READ = {"id", "project_id", "key_id", "hashed_secret", "permissions", "expires_at", "is_active"}
+_READ = {
+    "id",
+    "project_id",
+    "key_id",
+    "hashed_secret",
+    "permissions",
+    "expires_at",
+    "is_active",
+    "allowed_ips",  # check 6, in the same query
+}
 GUARD_FIELDS = tuple(f.attname for f in APIKey._meta.concrete_fields if f.attname in _READ)
 
 

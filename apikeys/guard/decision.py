@@ -5,10 +5,16 @@ runs the same three steps and turns a :class:`Refusal` into its answer with
 :func:`refuse`, so a key is judged the same wherever it is presented:
 
     require_https(request)                 # check 1
-    key = authenticate_request(request)    # checks 2-5, and 8 on the slow paths
-    authorize(key, permission)             # the permission check
+    key = authenticate_request(request)    # checks 2-6, and 8 on the slow paths
+    authorize(key, permission)             # the permission check (7)
     ... the view runs ...
+    stamp_expiry(response, key)            # X-Api-Key-Expires
     accept(request, key, permission)       # usage, the log line
+
+A key that passed checks 1-5 is named in every answer's ``X-Api-Key-Expires``
+when it has an expiry (as GitHub's ``GitHub-Authentication-Token-Expiration``):
+the refusals of checks 6 and 7 carry it in their headers, and a front end
+stamps its other answers with :func:`stamp_expiry`.
 
 The rate limit (check 8) counts the refusals of checks 2-5, so it cannot simply
 come last: while an IP is over its limit, a request from it that would be
@@ -28,13 +34,14 @@ import json
 import logging
 import re
 from collections.abc import Callable
+from datetime import UTC
 from typing import Any
 from urllib.parse import unquote_plus
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
-from apikeys import keys, services
+from apikeys import allowlist, keys, services
 from apikeys.conf import apikeys_settings
 from apikeys.exposure.lookup import expose_reported
 from apikeys.guard import ratelimit, usage
@@ -47,6 +54,7 @@ request_log = logging.getLogger("apikeys.requests")
 
 KEY_HEADER = "HTTP_X_API_KEY"
 WWW_AUTHENTICATE = 'ApiKey header="X-Api-Key"'
+EXPIRES_HEADER = "X-Api-Key-Expires"
 # Query parameters a client might put a key in by mistake: we never read them, but say so.
 _KEY_QUERY_PARAMETERS = frozenset({"api_key", "apikey", "api-key", "x-api-key", "key", "token"})
 # A key put in a URL is in every proxy's and server's log on the way: exposed (SPEC §11).
@@ -95,7 +103,8 @@ def require_https(request: HttpRequest) -> None:
 
 
 def authenticate_request(request: HttpRequest) -> APIKey:
-    """Checks 2-5: the key in the header, its secret, its expiry and its status."""
+    """Checks 2-6: the key in the header, its secret, its expiry, its status and the
+    client's address."""
     limit = _SlowPathLimit(request)
     if expose_keys_in_url(request, may_verify=limit.under):
         # Check 2 reads keys from the header only; one sent in the URL is refused
@@ -115,6 +124,7 @@ def authenticate_request(request: HttpRequest) -> APIKey:
             headers={"WWW-Authenticate": WWW_AUTHENTICATE},
         )
     check_usable(key)
+    check_client_address(request, key)
     return key
 
 
@@ -153,6 +163,27 @@ def check_usable(key: APIKey) -> None:
         )
 
 
+def check_client_address(request: HttpRequest, key: APIKey) -> None:
+    """Check 6: a key with an IP allowlist is used only from an address in it. A key
+    without one costs a truth test: the client's address is not even parsed."""
+    if not key.allowed_ips:
+        return
+    ip = client_ip(request)
+    if allowlist.allows(key.allowed_ips, ip):
+        return
+    shown = ip or "unknown"
+    raise Refusal(
+        403,
+        "IP_NOT_ALLOWED",
+        f"This API key may be used only from the addresses in its IP allowlist, and "
+        f"{shown} is not one of them; ask a project admin to add it, or call from an "
+        "allowed address.",
+        details={"key_id": key.key_id, "client_ip": ip},
+        headers=expiry_headers(key),
+        key=key,
+    )
+
+
 def authorize(key: APIKey, permission: str | None, *, declared: bool = True) -> None:
     """The permission check. ``declared=False`` is a view that declares nothing:
     deny by default, so it is refused to every key (``manage.py check`` names it)."""
@@ -188,7 +219,7 @@ def missing_permission(key: APIKey, *, required: list[str]) -> Refusal:
         "MISSING_PERMISSION",
         message,
         details={"key_id": key.key_id, "required_permissions": required},
-        headers={"X-Accepted-Permissions": ", ".join(required)},
+        headers={"X-Accepted-Permissions": ", ".join(required), **expiry_headers(key)},
         key=key,
     )
 
@@ -249,6 +280,19 @@ def _key_pattern(prefix: str) -> re.Pattern[str]:
 
 def _url_key_pattern() -> re.Pattern[str]:
     return _key_pattern(keys.PREFIX)  # read at call time: the prefix is the host's
+
+
+def expiry_headers(key: APIKey) -> dict[str, str]:
+    """``{"X-Api-Key-Expires": "2026-12-31T23:59:59Z"}`` for a key with an expiry, else {}."""
+    if key.expires_at is None:
+        return {}
+    return {EXPIRES_HEADER: key.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
+
+
+def stamp_expiry(response: HttpResponse, key: APIKey) -> None:
+    """Name the key's expiry on an answer to a request whose key passed checks 1-5."""
+    for name, value in expiry_headers(key).items():
+        response[name] = value
 
 
 class _SlowPathLimit:

@@ -27,9 +27,20 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apikeys.conf import apikeys_settings
-from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyPermissionUsage, APIKeyRefusal
+from apikeys.models import (
+    APIKey,
+    APIKeyAddressUsage,
+    APIKeyDailyUsage,
+    APIKeyPermissionUsage,
+    APIKeyRefusal,
+)
 
 logger = logging.getLogger("apikeys.guard.usage")
+
+# Distinct client addresses one batch counts per key: enough for the review to see
+# that a key travels (more than 3 addresses in 30 days) and where from, while a key
+# used from a botnet cannot make one flush write thousands of rows.
+MAX_ADDRESSES_PER_BATCH = 64
 
 
 def _now() -> datetime:
@@ -56,6 +67,7 @@ class _Batch:
     requests: Counter[date] = field(default_factory=Counter)
     refused: Counter[date] = field(default_factory=Counter)
     refusals: dict[str, _Refused] = field(default_factory=dict)
+    addresses: Counter[tuple[date, str]] = field(default_factory=Counter)
 
     def is_empty(self) -> bool:
         return not (self.requests or self.refused)
@@ -111,6 +123,10 @@ def record_use(key: APIKey, *, permission: str | None, ip: str | None) -> None:
         batch.last_used_at = now
         batch.last_ip = ip
         batch.requests[now.date()] += 1
+        if ip:
+            seen = (now.date(), ip)
+            if seen in batch.addresses or len(batch.addresses) < MAX_ADDRESSES_PER_BATCH:
+                batch.addresses[seen] += 1
         if permission:
             batch.permissions[permission] = now
         due = _sweep(now)
@@ -212,6 +228,13 @@ def _write(key_pk: int, batch: _Batch) -> None:
                 "refused_count": F("refused_count") + refused,
             },
             create={"request_count": accepted, "refused_count": refused},
+        )
+    for (day, ip), count in batch.addresses.items():
+        _upsert(
+            APIKeyAddressUsage,
+            lookup={"key_id": key_pk, "date": day, "ip": ip},
+            update={"request_count": F("request_count") + count},
+            create={"request_count": count},
         )
     for code, seen in batch.refusals.items():
         _upsert(

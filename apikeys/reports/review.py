@@ -34,6 +34,11 @@ low
     for the stale threshold: least privilege says remove it.
     ``inactive-not-deleted``: disabled or expired for more than 30 days: delete
     it so the list shows what is real (the audit log keeps its history).
+    ``no-allowlist``: an active key used from more than 3 client addresses in
+    the last 30 days and restricted to none: a key that travels is harder to
+    contain once it leaks; the finding suggests the ranges it was really used
+    from (the /24 of each IPv4 address, the /64 of each IPv6 one), read from
+    the per-address usage the guard records with its batched writes.
 """
 
 from __future__ import annotations
@@ -46,8 +51,9 @@ from typing import Any
 
 from django.utils import timezone
 
+from apikeys import allowlist
 from apikeys.flags import KeyFlag
-from apikeys.models import APIKey, AuditEvent, Membership, Project
+from apikeys.models import APIKey, APIKeyAddressUsage, AuditEvent, Membership, Project
 
 # Refusals that mean "this key no longer works"; MISSING_PERMISSION is a
 # working key asking for too much, which is not an unfinished rotation.
@@ -55,6 +61,9 @@ REVOKED_CODES = ("DISABLED_API_KEY", "EXPIRED_API_KEY")
 NEVER_USED_GRACE_DAYS = 7
 ROTATION_FINISH_DAYS = 7
 DELETE_AFTER_DAYS = 30
+# A key seen from more addresses than this in ADDRESS_WINDOW_DAYS, with no allowlist.
+ADDRESS_LIMIT = 3
+ADDRESS_WINDOW_DAYS = 30
 
 
 class Severity(enum.IntEnum):
@@ -144,11 +153,14 @@ class _Loaded:
     keys: list[APIKey]
     member_ids: set[int]
     former_creators: dict[str, str]  # key_id -> username, for keys whose creator is gone
+    # key pk -> client addresses seen in the last ADDRESS_WINDOW_DAYS (findings only)
+    addresses: dict[int, set[str]] = field(default_factory=dict)
 
 
-def _load(project: Project) -> _Loaded:
-    """Four queries (keys with creator, permission usage, refusals, members), and a fifth
-    when some key has no creator: the audit log names who made it."""
+def _load(project: Project, *, addresses_since: datetime | None = None) -> _Loaded:
+    """Four queries (keys with creator, permission usage, refusals, members), a fifth
+    when some key has no creator (the audit log names who made it), and a sixth with
+    ``addresses_since`` when some active key without an allowlist was used since then."""
     keys = list(
         APIKey.objects.filter(project=project)
         .select_related("created_by", "rotated_from")
@@ -168,7 +180,26 @@ def _load(project: Project) -> _Loaded:
             actor__isnull=False,
         ).values_list("key_id", "actor_username"):
             former_creators[key_id] = username
-    return _Loaded(keys=keys, member_ids=member_ids, former_creators=former_creators)
+    loaded = _Loaded(keys=keys, member_ids=member_ids, former_creators=former_creators)
+    if addresses_since is not None:
+        candidates = [
+            key.pk
+            for key in keys
+            if not key.allowed_ips
+            and key.is_active
+            and key.last_used_at is not None
+            and key.last_used_at >= addresses_since
+        ]
+        if candidates:
+            for key_pk, ip in (
+                APIKeyAddressUsage.objects.filter(
+                    key_id__in=candidates, date__gte=addresses_since.date()
+                )
+                .values_list("key_id", "ip")
+                .distinct()
+            ):
+                loaded.addresses.setdefault(key_pk, set()).add(ip)
+    return loaded
 
 
 def _creator_gone(key: APIKey, loaded: _Loaded) -> str | None:
@@ -189,7 +220,7 @@ def _creator_gone(key: APIKey, loaded: _Loaded) -> str | None:
 def findings(project: Project, *, now: datetime | None = None) -> list[Finding]:
     """Every finding about the project's keys, most severe first."""
     now = now or timezone.now()
-    loaded = _load(project)
+    loaded = _load(project, addresses_since=now - timedelta(days=ADDRESS_WINDOW_DAYS))
     found: list[Finding] = []
     for key in loaded.keys:
         found.extend(_key_findings(project, key, loaded, now))
@@ -319,6 +350,19 @@ def _key_findings(
         )
     else:
         yield from _in_use_findings(project, key, now, finding)
+
+    seen = {str(a) for a in map(allowlist.client_address, loaded.addresses.get(key.pk, ())) if a}
+    if not key.allowed_ips and len(seen) > ADDRESS_LIMIT:
+        ranges = allowlist.summarize(seen)[: allowlist.MAX_ENTRIES]
+        yield finding(
+            "no-allowlist",
+            Severity.LOW,
+            f"Used from {len(seen)} addresses in {ADDRESS_WINDOW_DAYS} days, with no IP allowlist",
+            "Restrict the key to the addresses of its clients (edit the key's IP "
+            f"allowlist); it was used from {', '.join(ranges)}.",
+            addresses=len(seen),
+            suggested_allowlist=" ".join(ranges),
+        )
 
     if key.rotated_at is not None and key.rotated_at <= now - timedelta(days=ROTATION_FINISH_DAYS):
         yield finding(

@@ -16,7 +16,13 @@ from apikeys.conf import apikeys_settings
 from apikeys.models import APIKey, AuditEvent, Project
 from apikeys.permissions import normalize
 from apikeys.services.audit import Actor, audit_record
-from apikeys.services.policy import KeyInputError, PolicyError, clean_name, validate_expiry
+from apikeys.services.policy import (
+    KeyInputError,
+    PolicyError,
+    clean_allowed_ips,
+    clean_name,
+    validate_expiry,
+)
 
 _ID_ATTEMPTS = 5
 
@@ -38,6 +44,7 @@ def key_create(
     actor: Actor,
     description: str = "",
     expires_at: datetime | None = None,
+    allowed_ips: list[str] | tuple[str, ...] | None = None,
     rotated_from: APIKey | None = None,
     now: datetime | None = None,
 ) -> tuple[APIKey, str]:
@@ -48,6 +55,7 @@ def key_create(
         codes = normalize(permissions)
     except ValueError as error:
         raise KeyInputError(str(error)) from None
+    ips = clean_allowed_ips(allowed_ips)
     validate_expiry(project, expires_at, now=now)
 
     for _ in range(_ID_ATTEMPTS):
@@ -64,6 +72,7 @@ def key_create(
                     created_by=actor.user,
                     created_at=now,
                     expires_at=expires_at,
+                    allowed_ips=ips,
                     rotated_from=rotated_from,
                 )
             break
@@ -84,6 +93,7 @@ def key_create(
         changes={
             "permissions": codes,
             "expires_at": expires_at.isoformat() if expires_at else None,
+            **({"allowed_ips": ips} if ips else {}),
             **({"rotated_from": rotated_from.key_id} if rotated_from else {}),
         },
         now=now,
@@ -103,9 +113,11 @@ def key_update(
     name: str | None = None,
     description: str | None = None,
     permissions: list[str] | tuple[str, ...] | None = None,
+    allowed_ips: list[str] | tuple[str, ...] | None = None,
     now: datetime | None = None,
 ) -> APIKey:
-    """Change name, description or permissions; the audit event says before → after."""
+    """Change name, description, permissions or the IP allowlist (``[]`` removes it);
+    the audit event says before → after."""
     key = locked(key)
     changes: dict[str, dict[str, Any]] = {}
     if name is not None:
@@ -124,8 +136,13 @@ def key_update(
         if codes != key.permissions:
             changes["permissions"] = {"before": key.permissions, "after": codes}
             key.permissions = codes
+    if allowed_ips is not None:
+        ips = clean_allowed_ips(allowed_ips)
+        if ips != list(key.allowed_ips):
+            changes["allowed_ips"] = {"before": list(key.allowed_ips), "after": ips}
+            key.allowed_ips = ips
     if changes:
-        key.save(update_fields=["name", "description", "permissions"])
+        key.save(update_fields=["name", "description", "permissions", "allowed_ips"])
         audit_record(
             project=key.project,
             action=AuditEvent.Action.KEY_UPDATED,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from apikeys import allowlist
 from apikeys.models import APIKey, Project
 
 MAX_NAME_LENGTH = 100
@@ -18,7 +19,16 @@ class PolicyError(ValueError):
 
 
 class KeyInputError(ValueError):
-    """Bad input for a key: a duplicate name, an empty name, an unknown permission."""
+    """Bad input for a key: a duplicate name, an empty name, an unknown permission, an IP
+    allowlist entry that is not an address or range."""
+
+
+def clean_allowed_ips(entries: list[str] | tuple[str, ...] | str | None) -> list[str]:
+    """The allowlist to store (apikeys.allowlist), or KeyInputError quoting the bad entry."""
+    try:
+        return allowlist.normalize(entries)
+    except allowlist.AllowlistError as error:
+        raise KeyInputError(str(error)) from None
 
 
 def validate_expiry(project: Project, expires_at: datetime | None, *, now: datetime) -> None:

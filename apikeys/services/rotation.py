@@ -33,7 +33,8 @@ def key_rotate(
     expires_at: datetime | None = None,
     now: datetime | None = None,
 ) -> tuple[APIKey, str]:
-    """Make a successor with the same permissions and a fresh expiry; link the two.
+    """Make a successor with the same permissions and IP allowlist and a fresh expiry;
+    link the two.
 
     The old key stays usable until it is deactivated, or until ``grace`` ends
     (then it answers 403 EXPIRED_API_KEY).
@@ -50,6 +51,8 @@ def key_rotate(
         description=old.description,
         permissions=old.permissions,
         expires_at=expires_at,
+        # The successor is used by the same clients, from the same addresses.
+        allowed_ips=old.allowed_ips,
         actor=actor,
         rotated_from=old,
         now=now,

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from datetime import timedelta
 
 import pytest
 import schemathesis
 from django.core.signals import request_finished, request_started
 from django.core.wsgi import get_wsgi_application
 from django.db import close_old_connections
+from django.utils import timezone
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
@@ -58,10 +60,15 @@ def keys(project, make_key, settings) -> dict[str | None, str]:
     """{None: a key with every permission, code: a key with every permission but code}."""
     # The fuzzer's own unauthenticated probes must not lock the test client's IP out.
     settings.APIKEYS_RATE_LIMIT_ENABLED = False
-    found: dict[str | None, str] = {None: make_key(project, PERMISSION_CODES)[1]}
+    # With an expiry, so every answer carries X-Api-Key-Expires and is checked against
+    # the document's header schema.
+    expires_at = timezone.now() + timedelta(days=30)
+    found: dict[str | None, str] = {
+        None: make_key(project, PERMISSION_CODES, expires_at=expires_at)[1]
+    }
     for code in PERMISSION_CODES:
         others = [other for other in PERMISSION_CODES if other != code]
-        found[code] = make_key(project, others)[1]
+        found[code] = make_key(project, others, expires_at=expires_at)[1]
     return found
 
 
@@ -81,6 +88,10 @@ def test_the_api_answers_as_documented(case, keys):
     # A 401 or 405 here is a case that takes the key away or changes the method on
     # purpose (the fuzzer checks those answers too); the rest must need the permission.
     documented = case.method.lower() == case.operation.method.lower()
+    keyed = case.operation.definition.raw.get("security") != []
+    if keyed and documented and first.status_code not in (401, 405, 429):
+        # The key passed checks 1-5 and expires: whatever the view answered names when.
+        assert first.headers.get("x-api-key-expires"), (label, first.status_code)
     if needed and documented and first.status_code not in (401, 405):
         REQUESTS[label] += 1
         response = case.call(headers={"X-Api-Key": keys[needed]})

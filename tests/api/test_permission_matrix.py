@@ -16,7 +16,13 @@ import pytest
 from django.urls import Resolver404, resolve
 
 from api.models import Build, Run
-from apikeys.decorators import BY_METHOD, PERMISSION, access_of, permission_for_method
+from apikeys.decorators import (
+    BY_METHOD,
+    KEY_REQUIRED,
+    PERMISSION,
+    access_of,
+    permission_for_method,
+)
 from apikeys.permissions import PERMISSION_CODES, PERMISSIONS
 from tests.api_factories import make_build, make_run
 
@@ -33,6 +39,7 @@ PERMISSION_SETS = [
 ]
 ID_ENDPOINTS = [(code, method, path) for code, method, path in ENDPOINTS if "{" in path]
 
+
 PARAMETER = re.compile(r"\{[^}]+\}|<[^>]+>")
 # A body each endpoint accepts when the key may call it, so "allowed" is a real answer.
 BODIES = {
@@ -44,6 +51,20 @@ BODIES = {
 def shape(path: str) -> str:
     """``/api/v1/runs/{runId}`` and ``api/v1/runs/<str:run_id>`` both as ``/api/v1/runs/{}``."""
     return "/" + PARAMETER.sub("{}", path).lstrip("/")
+
+
+def _key_required_routes() -> list[str]:
+    """Routes under /api/ declared ``@key_required``: any usable key, no permission."""
+    from api import urls
+
+    return [
+        shape("api/" + str(pattern.pattern))
+        for pattern in urls.urlpatterns
+        if (access_of(pattern.callback) or ("",))[0] == KEY_REQUIRED
+    ]
+
+
+KEY_REQUIRED_ROUTES = _key_required_routes()
 
 
 def assert_served(method: str, template: str, path: str) -> None:
@@ -147,3 +168,29 @@ def test_an_endpoint_no_url_serves_fails_the_matrix_instead_of_skipping():
         assert_served("GET", "/api/v1/runz", "/api/v1/runz")
     with pytest.raises(AssertionError, match="reaches the route"):
         assert_served("POST", "/api/v1/builds/uplod", "/api/v1/builds/uplod")
+
+
+def test_the_introspection_route_is_declared_key_required():
+    assert "/api/v1/key" in KEY_REQUIRED_ROUTES
+
+
+@pytest.mark.parametrize(
+    "permissions", PERMISSION_SETS, ids=lambda s: "+".join(sorted(c.split(":")[1] for c in s))
+)
+@pytest.mark.parametrize("path", KEY_REQUIRED_ROUTES)
+def test_key_required_routes_answer_every_key_whatever_its_permissions(
+    project, make_key, api, path, permissions
+):
+    _, plaintext = make_key(project, sorted(permissions))
+    response = api(plaintext).get(path)
+    assert response.status_code == 200, response.content
+    assert response.json()["data"]["permissions"] == [
+        code for code in PERMISSION_CODES if code in permissions
+    ]
+
+
+@pytest.mark.parametrize("path", KEY_REQUIRED_ROUTES)
+def test_key_required_routes_still_refuse_requests_without_a_key(api, db, path):
+    response = api(None).get(path)
+    assert response.status_code == 401
+    assert response.json()["code"] == "MISSING_API_KEY"

@@ -11,7 +11,13 @@ from django.urls import URLPattern, URLResolver, get_resolver, resolve
 from openapi_spec_validator import validate
 
 from api.views.openapi import ERROR_CODES, document
-from apikeys.decorators import PUBLIC, SELF_AUTHENTICATED, access_of, permission_for_method
+from apikeys.decorators import (
+    KEY_REQUIRED,
+    PUBLIC,
+    SELF_AUTHENTICATED,
+    access_of,
+    permission_for_method,
+)
 from apikeys.permissions import PERMISSION_CODES, PERMISSIONS
 
 PREFIX = "/api/v1"
@@ -99,7 +105,12 @@ def test_each_operation_names_the_permission_its_view_declares(path, method, ope
     access = access_of(view)
     declared = permission_for_method(access, method.upper())
     assert operation["x-required-permission"] == declared
-    if declared is None and access is not None and access[0] == PUBLIC:
+    if access is not None and access[0] == KEY_REQUIRED:
+        assert operation["x-key-required"] is True
+        assert "security" not in operation  # the document's default: the ApiKey header
+        assert "MISSING_PERMISSION" not in operation["responses"]["403"]["description"]
+        assert "`IP_NOT_ALLOWED`" in operation["responses"]["403"]["description"]
+    elif declared is None and access is not None and access[0] == PUBLIC:
         assert operation["x-public"] is True
         assert operation["security"] == []
         assert "Public" in operation["description"]
@@ -140,3 +151,18 @@ def test_the_api_key_security_scheme_is_the_header():
     scheme = document()["components"]["securitySchemes"]["ApiKey"]
     assert (scheme["type"], scheme["in"], scheme["name"]) == ("apiKey", "header", "X-Api-Key")
     assert document()["security"] == [{"ApiKey": []}]
+
+
+@pytest.mark.parametrize(("path", "method", "operation"), list(_operations()))
+def test_every_keyed_answer_documents_the_expiry_header_and_the_allowlist_refusal(
+    path, method, operation
+):
+    keyed = operation.get("security") != []
+    for status, response in operation["responses"].items():
+        headers = response.get("headers", {})
+        if keyed and status not in ("401", "429"):
+            assert headers["X-Api-Key-Expires"]["schema"]["format"] == "date-time", status
+        else:
+            assert "X-Api-Key-Expires" not in headers, status
+    if keyed:
+        assert "`IP_NOT_ALLOWED`" in operation["responses"]["403"]["description"]

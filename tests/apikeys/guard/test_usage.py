@@ -150,3 +150,32 @@ def test_first_use_is_recorded_once_and_never_moves(project, make_key, api, monk
     key.refresh_from_db()
     assert key.first_used_at == start
     assert key.last_used_at == start + timedelta(hours=2)
+
+
+def test_client_addresses_are_counted_per_day_with_the_batched_write(clock, project, make_key, api):
+    from apikeys.models import APIKeyAddressUsage
+
+    key, plaintext = make_key(project, [READ_RUNS])
+    client = api(plaintext)
+    client.get("/api/v1/read", REMOTE_ADDR="192.0.2.4")  # first use: written at once
+    with CaptureQueriesContext(connection) as queries:
+        for ip in ("192.0.2.4", "192.0.2.5", "2001:db8::1", "192.0.2.5"):
+            client.get("/api/v1/read", REMOTE_ADDR=ip)
+    assert not [q for q in queries.captured_queries if "addressusage" in q["sql"].lower()]
+    clock.advance(61)
+    client.get("/api/v1/read", REMOTE_ADDR="192.0.2.4")
+    rows = dict(APIKeyAddressUsage.objects.filter(key=key).values_list("ip", "request_count"))
+    assert rows == {"192.0.2.4": 3, "192.0.2.5": 2, "2001:db8::1": 1}
+
+
+def test_one_batch_counts_a_bounded_number_of_addresses(clock, project, make_key, api):
+    from apikeys.models import APIKeyAddressUsage
+
+    key, plaintext = make_key(project, [READ_RUNS])
+    client = api(plaintext)
+    for n in range(usage.MAX_ADDRESSES_PER_BATCH + 20):
+        client.get("/api/v1/read", REMOTE_ADDR=f"10.0.{n // 250}.{n % 250}")
+    usage.flush_all()
+    # The first request was written on its own, the rest in one bounded batch.
+    assert APIKeyAddressUsage.objects.filter(key=key).count() == usage.MAX_ADDRESSES_PER_BATCH + 1
+    assert daily(key) == (usage.MAX_ADDRESSES_PER_BATCH + 20, 0)

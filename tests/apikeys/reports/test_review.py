@@ -368,3 +368,50 @@ def test_security_page_and_exports_are_404_to_outsiders(client, reviewed, make_u
     client.force_login(make_user("mallory"))
     for path in ("", "findings.json", "access-review.csv"):
         assert client.get(SECURITY + path).status_code == 404
+
+
+# --- no-allowlist -----------------------------------------------------------------
+
+
+def used_from(key: APIKey, at: datetime, *ips: str) -> None:
+    from apikeys.models import APIKeyAddressUsage
+
+    used(key, at, ip=ips[-1], permissions=[READ_RUNS])
+    for ip in ips:
+        APIKeyAddressUsage.objects.create(key=key, date=at.date(), ip=ip, request_count=5)
+
+
+def test_a_key_used_from_more_than_three_addresses_without_allowlist_is_a_low_finding(project, key):
+    used_from(key, T0 + days(1), "203.0.113.7", "203.0.113.8", "198.51.100.1")
+    used_from(key, T0 + days(2), "2001:db8:0:1::5", "::ffff:203.0.113.9")
+    finding = only(project, key, "no-allowlist", T0 + days(3))
+    assert finding.severity == Severity.LOW
+    assert finding.evidence == {
+        "addresses": 5,
+        "suggested_allowlist": "198.51.100.0/24 203.0.113.0/24 2001:db8:0:1::/64",
+    }
+    assert "198.51.100.0/24, 203.0.113.0/24, 2001:db8:0:1::/64" in finding.recommendation
+
+
+def test_three_addresses_or_an_allowlist_or_old_usage_is_no_finding(project, make_key, key):
+    used_from(key, T0 + days(1), "203.0.113.7", "203.0.113.8", "::ffff:203.0.113.8", "203.0.113.9")
+    assert "no-allowlist" not in codes_for(project, key, T0 + days(2))  # the same 3 addresses
+    fenced, _ = make_key(
+        project, [READ_RUNS], name="fenced", allowed_ips=["203.0.113.0/24"], now=T0
+    )
+    used_from(fenced, T0 + days(1), *[f"203.0.113.{n}" for n in range(10)])
+    assert "no-allowlist" not in codes_for(project, fenced, T0 + days(2))
+    roaming, _ = make_key(project, [READ_RUNS], name="roaming", now=T0)
+    used_from(roaming, T0 + days(1), *[f"198.51.100.{n}" for n in range(10)])
+    used(roaming, T0 + days(31))  # in use, but the addresses are more than 30 days old
+    assert "no-allowlist" not in codes_for(project, roaming, T0 + days(32))
+    assert "no-allowlist" in codes_for(project, roaming, T0 + days(30))
+
+
+def test_the_address_finding_costs_one_query(project, make_key, django_assert_max_num_queries):
+    for n in range(5):
+        key, _ = make_key(project, [READ_RUNS], now=T0)
+        used_from(key, T0 + days(1), *[f"198.51.{n}.{m}" for m in range(5)])
+    with django_assert_max_num_queries(6):
+        found = review.findings(project, now=T0 + days(2))
+    assert sum(f.code == "no-allowlist" for f in found) == 5

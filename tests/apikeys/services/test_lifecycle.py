@@ -134,3 +134,56 @@ def test_reactivation_is_refused_when_the_key_breaks_todays_policy(project, make
     assert not key.is_active
     successor, _ = services.key_rotate(key=key, actor=ACTOR)
     assert successor.expires_at is not None and successor.is_active
+
+
+# --- IP allowlists ----------------------------------------------------------------
+
+
+def test_a_key_is_created_with_its_normalized_allowlist_and_the_audit_says_so(project, make_key):
+    key, _ = make_key(project, [READ_RUNS], allowed_ips=["10.0.0.0/8", "192.0.2.1", "10.0.0.0/8"])
+    assert key.allowed_ips == ["10.0.0.0/8", "192.0.2.1/32"]
+    event = AuditEvent.objects.get(key_id=key.key_id, action=AuditEvent.Action.KEY_CREATED)
+    assert event.changes["allowed_ips"] == ["10.0.0.0/8", "192.0.2.1/32"]
+
+
+def test_a_bad_allowlist_entry_refuses_the_key_and_quotes_the_entry(project):
+    with pytest.raises(services.KeyInputError) as raised:
+        services.key_create(
+            project=project,
+            name="x",
+            permissions=[READ_RUNS],
+            actor=ACTOR,
+            allowed_ips=["10.0.0.0/8", "10.0.0.300"],
+        )
+    assert str(raised.value) == "'10.0.0.300' is not an IPv4/IPv6 address or CIDR range."
+    assert not APIKey.objects.exists()
+
+
+def test_an_allowlist_change_is_audited_before_and_after(project, make_key):
+    key, _ = make_key(project, [READ_RUNS], allowed_ips=["10.0.0.0/8"])
+    services.key_update(key=key, actor=ACTOR, allowed_ips=["10.0.0.0/8", "2001:db8::/32"])
+    services.key_update(key=key, actor=ACTOR, allowed_ips=["10.0.0.0/8", "2001:db8::/32"])
+    services.key_update(key=key, actor=ACTOR, allowed_ips=[])
+    events = AuditEvent.objects.filter(
+        key_id=key.key_id, action=AuditEvent.Action.KEY_UPDATED
+    ).order_by("id")
+    assert [e.changes["allowed_ips"] for e in events] == [
+        {"before": ["10.0.0.0/8"], "after": ["10.0.0.0/8", "2001:db8::/32"]},
+        {"before": ["10.0.0.0/8", "2001:db8::/32"], "after": []},
+    ]
+    key.refresh_from_db()
+    assert key.allowed_ips == []
+
+
+def test_a_bad_allowlist_update_changes_nothing(project, make_key):
+    key, _ = make_key(project, [READ_RUNS], allowed_ips=["10.0.0.0/8"])
+    with pytest.raises(services.KeyInputError, match="host bits set"):
+        services.key_update(key=key, actor=ACTOR, name="renamed", allowed_ips=["10.0.0.1/8"])
+    key.refresh_from_db()
+    assert (key.name, key.allowed_ips) == ("key 1", ["10.0.0.0/8"])
+
+
+def test_rotation_copies_the_allowlist(project, make_key):
+    key, _ = make_key(project, [READ_RUNS], allowed_ips=["203.0.113.0/24"])
+    successor, _ = services.key_rotate(key=key, actor=ACTOR)
+    assert successor.allowed_ips == ["203.0.113.0/24"]
