@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('apikeys', '0005_key_exposure'),
+        ('apikeys', '0006_used_token'),
     ]
 
     operations = [
