@@ -77,9 +77,10 @@ def test_show_once_page_has_the_key_snippets_and_no_store(admin_client, settings
     # The secret appears once, in the field: the snippets read it from a prompt.
     assert body.count(plaintext) == 1
     assert "read -rs NUNU_API_KEY" in body
-    # A CI/CD key may not read runs: the call shown is one it may make.
+    # A CI/CD key may not read runs: the call shown is one any key may make, the
+    # introspection of the key itself.
     assert "/api/v1/runs<" not in body
-    assert "-H &quot;X-Api-Key: $NUNU_API_KEY&quot; http://testserver/api/v1/builds" in body
+    assert "-H &quot;X-Api-Key: $NUNU_API_KEY&quot; http://testserver/api/v1/key" in body
     assert "gh secret set NUNU_API_KEY " in body and "${{ secrets.NUNU_API_KEY }}" in body
     assert "GitLab CI variable" in body
     assert "will not be shown again" in body
