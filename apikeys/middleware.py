@@ -67,6 +67,7 @@ from apikeys.guard.errors import (
     log_unavailable,
     service_unavailable,
 )
+from apikeys.guard.request import APIRequest, api_request
 from apikeys.models import APIKey
 
 request_log = logging.getLogger("apikeys.requests")
@@ -96,31 +97,33 @@ class APIKeyMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        if not request.path.startswith(API_PREFIX):
-            return self.get_response(request)
-        request.request_id = _request_id(request)  # type: ignore[attr-defined]
+    def __call__(self, http_request: HttpRequest) -> HttpResponse:
+        if not http_request.path.startswith(API_PREFIX):
+            return self.get_response(http_request)
+        request = api_request(http_request)
+        request.api_key = None
+        request.request_id = _request_id(request)
         # An API key is not a cookie: cross-site requests cannot forge it, so CSRF
         # protection has nothing to protect here.
-        request._dont_enforce_csrf_checks = True  # type: ignore[attr-defined]
+        request._dont_enforce_csrf_checks = True
         try:
             response = self._guarded(request)
         except DATABASE_ERRORS as error:  # the guard's own queries: 503, never a 500
             log_unavailable(error)
             response = service_unavailable(request)
         except Exception:
-            security_log.exception("The API guard failed (request %s).", request.request_id)  # type: ignore[attr-defined]
+            security_log.exception("The API guard failed (request %s).", request.request_id)
             response = _error_for_status(request, 500)
-        response[REQUEST_ID_HEADER] = request.request_id  # type: ignore[attr-defined]
+        response[REQUEST_ID_HEADER] = request.request_id
         return response
 
-    def _guarded(self, request: HttpRequest) -> HttpResponse:
+    def _guarded(self, request: APIRequest) -> HttpResponse:
         try:
             key, permission = _check(request)
         except Refusal as refusal:
             return refuse(request, refusal)
         if key is not None:
-            request.api_key = key  # type: ignore[attr-defined]
+            request.api_key = key
         response = as_json_error(request, self.get_response(request))
         if key is not None:
             stamp_expiry(response, key)

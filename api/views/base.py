@@ -18,6 +18,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.dateparse import parse_date, parse_datetime
 
 from apikeys.guard.errors import json_error, not_found, validation_error
+from apikeys.guard.request import APIRequest
+from apikeys.models import APIKey
 
 __all__ = [
     "BadBody",
@@ -40,13 +42,20 @@ def ok(data: Any, *, pagination: dict[str, Any] | None = None, status: int = 200
     return JsonResponse(body, status=status)
 
 
-def project_id_of(request: HttpRequest) -> int:
+def _key_of(request: APIRequest) -> APIKey:
+    # Only views that declare a permission call these, so the guard has set the key.
+    if request.api_key is None:
+        raise RuntimeError("This view needs the key the guard authenticates; declare one.")
+    return request.api_key
+
+
+def project_id_of(request: APIRequest) -> int:
     """The project of the key the guard authenticated: the scope of every query."""
-    return request.api_key.project_id  # type: ignore[attr-defined]
+    return _key_of(request).project_id
 
 
-def key_id_of(request: HttpRequest) -> str:
-    return request.api_key.key_id  # type: ignore[attr-defined]
+def key_id_of(request: APIRequest) -> str:
+    return _key_of(request).key_id
 
 
 def method_not_allowed(request: HttpRequest, allowed: Iterable[str]) -> JsonResponse:

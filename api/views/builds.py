@@ -11,7 +11,7 @@ removes its parts.
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from api import selectors, services
 from api.models import Build
@@ -28,13 +28,14 @@ from api.views.base import (
 )
 from apikeys.decorators import require_permission
 from apikeys.guard.errors import json_error
+from apikeys.guard.request import APIRequest
 from apikeys.permissions import MANAGE_BUILD_STORAGE
 
 STATUSES = tuple(Build.Status.values)
 
 
 @require_permission(MANAGE_BUILD_STORAGE)
-def builds(request: HttpRequest) -> HttpResponse:
+def builds(request: APIRequest) -> HttpResponse:
     if not is_read(request):
         return method_not_allowed(request, ["GET"])
     errors: dict[str, list[str] | str] = {}
@@ -61,7 +62,7 @@ def builds(request: HttpRequest) -> HttpResponse:
 
 
 @require_permission(MANAGE_BUILD_STORAGE)
-def build_detail(request: HttpRequest, build_id: str) -> HttpResponse:
+def build_detail(request: APIRequest, build_id: str) -> HttpResponse:
     if request.method != "DELETE":
         return method_not_allowed(request, ["DELETE"])
     parsed = parse_id(build_id)

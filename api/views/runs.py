@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 
 from api import selectors, services
 from api.models import Build, Run
@@ -55,6 +55,7 @@ from api.views.base import (
     validation_error,
 )
 from apikeys.decorators import require_permission, require_permissions_by_method
+from apikeys.guard.request import APIRequest
 from apikeys.permissions import OPERATE_RUNS, READ_RUNS
 
 MAX_NAME_LENGTH = Run._meta.get_field("name").max_length or 200
@@ -65,7 +66,7 @@ STATES = tuple(Run.State.values)
 
 
 @require_permissions_by_method({"GET": READ_RUNS, "POST": OPERATE_RUNS})
-def runs(request: HttpRequest) -> HttpResponse:
+def runs(request: APIRequest) -> HttpResponse:
     if is_read(request):
         return _list_runs(request)
     if request.method == "POST":
@@ -73,7 +74,7 @@ def runs(request: HttpRequest) -> HttpResponse:
     return method_not_allowed(request, ["GET", "POST"])
 
 
-def _list_runs(request: HttpRequest) -> HttpResponse:
+def _list_runs(request: APIRequest) -> HttpResponse:
     errors: dict[str, list[str] | str] = {}
     query = request.GET
 
@@ -123,7 +124,7 @@ def _list_runs(request: HttpRequest) -> HttpResponse:
     return ok([run_to_dict(run) for run in page.rows], pagination=page.pagination)
 
 
-def _start_run(request: HttpRequest) -> HttpResponse:
+def _start_run(request: APIRequest) -> HttpResponse:
     try:
         body = json_body(request)
     except BadBody as bad:
@@ -211,7 +212,7 @@ def _ready_build(project_id: int, raw: Any) -> tuple[str | None, Build | None]:
 
 
 @require_permission(READ_RUNS)
-def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
+def run_detail(request: APIRequest, run_id: str) -> HttpResponse:
     if not is_read(request):
         return method_not_allowed(request, ["GET"])
     parsed = parse_id(run_id)
@@ -222,7 +223,7 @@ def run_detail(request: HttpRequest, run_id: str) -> HttpResponse:
 
 
 @require_permission(READ_RUNS)
-def run_bugs(request: HttpRequest, run_id: str) -> HttpResponse:
+def run_bugs(request: APIRequest, run_id: str) -> HttpResponse:
     if not is_read(request):
         return method_not_allowed(request, ["GET"])
     parsed = parse_id(run_id)
@@ -240,7 +241,7 @@ _STOP_MESSAGES = {
 
 
 @require_permission(OPERATE_RUNS)
-def runs_stop(request: HttpRequest) -> HttpResponse:
+def runs_stop(request: APIRequest) -> HttpResponse:
     if request.method != "POST":
         return method_not_allowed(request, ["POST"])
     try:

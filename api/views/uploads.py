@@ -18,7 +18,7 @@ import hmac
 from typing import Any, BinaryIO, cast
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpResponse, JsonResponse
 
 from api import services, signing
 from api.models import Build
@@ -38,17 +38,18 @@ from api.views.base import (
 from api.views.upload_input import client_parts, upload_request
 from apikeys.decorators import authenticated_by, require_permission
 from apikeys.guard.errors import json_error
+from apikeys.guard.request import APIRequest
 from apikeys.permissions import MANAGE_BUILD_STORAGE
 
 # One GET /builds/upload/parts hands out at most this many URLs.
 MAX_PART_URLS = 1000
 
 
-def _error(request: HttpRequest, refusal: UploadError) -> JsonResponse:
+def _error(request: APIRequest, refusal: UploadError) -> JsonResponse:
     return json_error(request, refusal.status, refusal.code, refusal.message, refusal.details)
 
 
-def _owned_build(request: HttpRequest, raw_id: object) -> Build | None:
+def _owned_build(request: APIRequest, raw_id: object) -> Build | None:
     parsed = parse_id(raw_id) if isinstance(raw_id, str) else None
     if parsed is None:
         return None
@@ -59,7 +60,7 @@ def _owned_build(request: HttpRequest, raw_id: object) -> Build | None:
 
 
 @require_permission(MANAGE_BUILD_STORAGE)
-def upload(request: HttpRequest) -> HttpResponse:
+def upload(request: APIRequest) -> HttpResponse:
     if request.method == "POST":
         return initiate(request)
     if request.method == "DELETE":
@@ -67,7 +68,7 @@ def upload(request: HttpRequest) -> HttpResponse:
     return method_not_allowed(request, ["POST", "DELETE"])
 
 
-def initiate(request: HttpRequest) -> HttpResponse:
+def initiate(request: APIRequest) -> HttpResponse:
     try:
         body = json_body(request)
     except BadBody as bad:
@@ -97,7 +98,7 @@ def initiate(request: HttpRequest) -> HttpResponse:
     return ok(data, status=201)
 
 
-def cancel(request: HttpRequest) -> HttpResponse:
+def cancel(request: APIRequest) -> HttpResponse:
     build = _owned_build(request, request.GET.get("build_id", ""))
     object_key = request.GET.get("object_key", "")
     if build is None or not object_key or not hmac.compare_digest(build.object_key, object_key):
@@ -116,7 +117,7 @@ def cancel(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated_by("upload_id")
-def upload_parts(request: HttpRequest) -> HttpResponse:
+def upload_parts(request: APIRequest) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return method_not_allowed(request, ["GET"])
     upload_id = request.GET.get("upload_id", "")
@@ -172,7 +173,7 @@ def upload_parts(request: HttpRequest) -> HttpResponse:
 
 
 @authenticated_by("signed URL")
-def upload_part(request: HttpRequest, build_id: str, part_number: int) -> HttpResponse:
+def upload_part(request: APIRequest, build_id: str, part_number: int) -> HttpResponse:
     if request.method != "PUT":
         return method_not_allowed(request, ["PUT"])
     parsed = parse_id(build_id)
@@ -202,7 +203,7 @@ def upload_part(request: HttpRequest, build_id: str, part_number: int) -> HttpRe
     return response
 
 
-def _body_stream(request: HttpRequest, limit: int) -> BinaryIO:
+def _body_stream(request: APIRequest, limit: int) -> BinaryIO:
     """The PUT's body to stream from, refused before one byte is read when too large."""
     raw_length = request.META.get("CONTENT_LENGTH", "").strip()
     if raw_length:
@@ -222,7 +223,7 @@ def _body_stream(request: HttpRequest, limit: int) -> BinaryIO:
     )
 
 
-def _receive(request: HttpRequest, build: Build, part_number: int) -> ReceivedPart:
+def _receive(request: APIRequest, build: Build, part_number: int) -> ReceivedPart:
     services.check_in_progress(build)
     limit = min(expected_part_size(build, part_number), settings.BUILDS_MAX_SIZE)
     return services.upload_receive_part(
@@ -246,7 +247,7 @@ def _multipart_errors(build: Build, body: dict[str, Any]) -> dict[str, list[str]
 
 
 @require_permission(MANAGE_BUILD_STORAGE)
-def upload_complete(request: HttpRequest) -> HttpResponse:
+def upload_complete(request: APIRequest) -> HttpResponse:
     if request.method != "POST":
         return method_not_allowed(request, ["POST"])
     try:
