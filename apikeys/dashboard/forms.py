@@ -12,7 +12,7 @@ from typing import Any
 
 from django import forms
 
-from apikeys import services
+from apikeys import allowlist, services
 from apikeys.models import APIKey, Project
 from apikeys.permissions import PERMISSIONS, PRESETS
 from apikeys.selectors import RECENT_USE_DAYS
@@ -25,6 +25,39 @@ EXPIRY_NONE = "none"
 
 def permission_choices() -> list[tuple[str, str]]:
     return [(code, perm.label) for code, perm in PERMISSIONS.items()]
+
+
+class AllowedIPsField(forms.CharField):
+    """An IP allowlist typed one entry a line (or comma-separated), cleaned to the list the
+    services store (apikeys.allowlist); a bad entry is a form error quoting it."""
+
+    widget = forms.Textarea
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("label", "IP allowlist")
+        kwargs.setdefault(
+            "help_text",
+            f"Optional: the addresses or CIDR ranges the key may be used from, one a line "
+            f"(e.g. 203.0.113.0/24 or 2001:db8::/48), at most {allowlist.MAX_ENTRIES}. "
+            "Empty: any address.",
+        )
+        super().__init__(**kwargs)
+        self.widget.attrs.update(
+            {"rows": 3, "spellcheck": "false", "autocomplete": "off", "class": "monospace"}
+        )
+
+    def prepare_value(self, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            return "\n".join(value)
+        return value
+
+    def clean(self, value: Any) -> list[str]:  # type: ignore[override]
+        text = super().clean(value)
+        try:
+            return services.clean_allowed_ips(allowlist.split(text))
+        except services.KeyInputError as error:
+            raise forms.ValidationError(str(error)) from None
 
 
 def _name_error(project: Project, name: str, exclude_pk: int | None = None) -> str:
@@ -102,6 +135,7 @@ class ExpirationForm(forms.Form):
         widget=forms.DateInput(attrs={"type": "date"}),
         help_text="The key stops working at 00:00 UTC on this day.",
     )
+    allowed_ips = AllowedIPsField()
 
     def __init__(self, *args: Any, project: Project, now: datetime, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -163,11 +197,17 @@ class EditKeyForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": "A key needs at least one permission."},
     )
+    allowed_ips = AllowedIPsField()
 
     def __init__(self, *args: Any, key: APIKey, **kwargs: Any) -> None:
         kwargs.setdefault(
             "initial",
-            {"name": key.name, "description": key.description, "permissions": key.permissions},
+            {
+                "name": key.name,
+                "description": key.description,
+                "permissions": key.permissions,
+                "allowed_ips": key.allowed_ips,
+            },
         )
         super().__init__(*args, **kwargs)
         self.key = key

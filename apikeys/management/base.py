@@ -31,7 +31,7 @@ from django.core.management.base import (
 )
 from django.db import DatabaseError, connections
 
-from apikeys import keys
+from apikeys import allowlist, keys
 from apikeys.services import Actor
 
 EXIT_NOT_FOUND = 1
@@ -165,6 +165,14 @@ def duration(value: str) -> timedelta:
     if amount == 0:
         raise argparse.ArgumentTypeError(f"{value!r} is not a duration longer than zero")
     return timedelta(**{_UNITS[match["unit"]]: amount})
+
+
+def allowed_ip(value: str) -> str:
+    """One IP allowlist entry (an address or CIDR range), normalized (apikeys.allowlist)."""
+    try:
+        return str(allowlist.parse_entry(value))
+    except allowlist.AllowlistError as error:
+        raise argparse.ArgumentTypeError(str(error).rstrip(".")) from None
 
 
 def iso_datetime(value: str) -> datetime:

@@ -260,6 +260,7 @@ def key_edit(request: HttpRequest, access: ProjectAccess, key_id: str) -> HttpRe
                 name=form.cleaned_data["name"],
                 description=form.cleaned_data["description"],
                 permissions=form.cleaned_data["permissions"],
+                allowed_ips=form.cleaned_data["allowed_ips"],
             )
         except services.KeyInputError as error:
             form.add_error("name", str(error))

@@ -239,6 +239,7 @@ def _summary(access: ProjectAccess, state: dict[str, Any], now: datetime) -> dic
         "permission_codes": list(perms.cleaned_data["permissions"]),
         "expiry": expiry.cleaned_data["expiry"],
         "expires_at": expiry.cleaned_data["expires_at"],
+        "allowed_ips": expiry.cleaned_data["allowed_ips"],
     }
 
 
@@ -318,6 +319,7 @@ def _create(
             description=summary["description"],
             permissions=summary["permission_codes"],
             expires_at=expires_at,
+            allowed_ips=summary["allowed_ips"],
             actor=actor_of(request),
             now=now,
         )

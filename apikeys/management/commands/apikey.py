@@ -64,6 +64,8 @@ def key_row(key: APIKey, *, now: datetime, stale_threshold_days: int) -> dict[st
         "expires_at": iso_utc(key.expires_at),
         "last_used_at": iso_utc(key.last_used_at),
         "created_by": key.created_by.get_username() if key.created_by else None,
+        # Empty: any address (JSON only, like the exposure below).
+        "allowed_ips": list(key.allowed_ips),
         # When, how and where an exposed key leaked (JSON only; the table shows the status).
         "exposure": {
             "exposed_at": iso_utc(key.exposed_at),

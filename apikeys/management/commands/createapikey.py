@@ -1,4 +1,5 @@
 """python manage.py createapikey --project SLUG --name NAME (--permission CODE ... | --preset P)
+    [--expires-in 30d | --expires-at ISO8601] [--allow-ip CIDR ...]
 
 The key is printed alone on stdout, so ``KEY=$(python manage.py createapikey ...)``
 works; everything else goes to stderr.
@@ -15,6 +16,7 @@ from apikeys import services
 from apikeys.management.base import (
     BadInput,
     NotFound,
+    allowed_ip,
     cli_actor,
     duration,
     iso_datetime,
@@ -99,6 +101,14 @@ class Command(CLICommand):
         )
         chosen.add_argument("--preset", choices=list(PRESETS))
         add_expiry_arguments(parser, default_help="default: no expiry, where policy allows")
+        parser.add_argument(
+            "--allow-ip",
+            action="append",
+            type=allowed_ip,
+            metavar="CIDR",
+            help="an address or CIDR range the key may be used from (repeat it, at most "
+            "50); default: any address",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         now = timezone.now()
@@ -112,6 +122,7 @@ class Command(CLICommand):
                 description=options["description"],
                 permissions=permissions,
                 expires_at=expires_at,
+                allowed_ips=options.get("allow_ip") or [],
                 actor=cli_actor(),
                 now=now,
             )
@@ -121,6 +132,7 @@ class Command(CLICommand):
         self.stdout.write(plaintext)
         self.info(
             f"Created key {key.key_id} ({key.name}) in project {project.slug} "
-            f"with {', '.join(key.permissions)}, {expiring(key)}; "
-            "it will not be shown again."
+            f"with {', '.join(key.permissions)}, {expiring(key)}"
+            + (f", from {', '.join(key.allowed_ips)} only" if key.allowed_ips else "")
+            + "; it will not be shown again."
         )

@@ -400,3 +400,43 @@ def test_summary_counts_read_as_words(admin_client, project, make_key):
     page = admin_client.get(LIST).content.decode()
     assert '1</span> <span class="summary-label">active key</span>' in page
     assert '0</span> <span class="summary-label">stale keys <span' in page
+
+
+def test_edit_sets_and_clears_the_allowlist_and_the_detail_page_shows_it(
+    admin_client, project, make_key
+):
+    key = make_key(project, (READ_RUNS,), name="fenced")[0]
+    assert "Any address" in admin_client.get(detail_url(key)).content.decode()
+    form = admin_client.get(detail_url(key, "edit")).content.decode()
+    assert 'name="allowed_ips"' in form
+    response = admin_client.post(
+        detail_url(key, "edit"),
+        {"name": "fenced", "permissions": [READ_RUNS], "allowed_ips": "203.0.113.0/24 ::1"},
+    )
+    assert response.status_code == 302
+    key.refresh_from_db()
+    assert key.allowed_ips == ["203.0.113.0/24", "::1/128"]
+    page = admin_client.get(detail_url(key)).content.decode()
+    assert "<code>203.0.113.0/24</code>, <code>::1/128</code>" in page
+    assert "203.0.113.0/24\n::1/128" in admin_client.get(detail_url(key, "edit")).content.decode()
+    event = AuditEvent.objects.filter(key_id=key.key_id, action="key.updated").latest("id")
+    assert event.changes["allowed_ips"] == {"before": [], "after": ["203.0.113.0/24", "::1/128"]}
+    admin_client.post(
+        detail_url(key, "edit"), {"name": "fenced", "permissions": [READ_RUNS], "allowed_ips": ""}
+    )
+    key.refresh_from_db()
+    assert key.allowed_ips == []
+
+
+def test_edit_refuses_a_bad_allowlist_entry_beside_the_field(admin_client, project, make_key):
+    key = make_key(project, (READ_RUNS,), name="fenced", allowed_ips=["10.0.0.0/8"])[0]
+    response = admin_client.post(
+        detail_url(key, "edit"),
+        {"name": "renamed", "permissions": [READ_RUNS], "allowed_ips": "10.0.0.0/8\nlocalhost"},
+    )
+    assert response.status_code == 422
+    assert "&#x27;localhost&#x27; is not an IPv4/IPv6 address or CIDR range." in (
+        response.content.decode()
+    )
+    key.refresh_from_db()
+    assert (key.name, key.allowed_ips) == ("fenced", ["10.0.0.0/8"])

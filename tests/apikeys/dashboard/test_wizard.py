@@ -246,3 +246,52 @@ def test_step_pages_are_not_cached(admin_client):
     wizard = start(admin_client)
     response = admin_client.get(f"{wizard}details/")
     assert "no-store" in response["Cache-Control"]
+
+
+# --- The IP allowlist (step 3) ----------------------------------------------------
+
+
+def test_the_allowlist_is_optional_on_step_3_and_shown_on_the_review(admin_client):
+    wizard = start(admin_client)
+    fill(
+        admin_client,
+        wizard,
+        expiration={"allowed_ips": "203.0.113.0/24\n2001:db8::/48, 198.51.100.7\n203.0.113.0/24"},
+    )
+    review = admin_client.get(f"{wizard}review/").content.decode()
+    assert "<code>203.0.113.0/24</code>" in review
+    assert "<code>198.51.100.7/32</code>" in review
+    admin_client.post(f"{wizard}review/", {"action": "create"})
+    key = APIKey.objects.get(name="ci")
+    assert key.allowed_ips == ["203.0.113.0/24", "2001:db8::/48", "198.51.100.7/32"]
+
+
+def test_no_allowlist_means_any_address(admin_client):
+    wizard = start(admin_client)
+    fill(admin_client, wizard)
+    assert "Any address" in admin_client.get(f"{wizard}review/").content.decode()
+    admin_client.post(f"{wizard}review/", {"action": "create"})
+    assert APIKey.objects.get(name="ci").allowed_ips == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [
+        ("10.0.0.0/8\n10.0.0.300", "&#x27;10.0.0.300&#x27; is not an IPv4/IPv6 address or CIDR"),
+        ("10.0.0.1/24", "&#x27;10.0.0.1/24&#x27; has host bits set: write 10.0.0.0/24"),
+        (" ".join(f"10.0.{n}.0/24" for n in range(51)), "at most 50 addresses or ranges"),
+    ],
+)
+def test_a_bad_allowlist_entry_is_a_form_error_quoting_it(admin_client, typed, message):
+    wizard = start(admin_client)
+    step(admin_client, wizard, "details", {"name": "ci"})
+    step(admin_client, wizard, "permissions", {"preset": "ci-cd"})
+    response = step(
+        admin_client, wizard, "expiration", {"expiry": "30", "allowed_ips": typed}, expect=422
+    )
+    body = response.content.decode()
+    assert message in body
+    assert 'id="id_allowed_ips_error"' in body
+    # What was typed is kept, so it can be corrected.
+    assert "10.0." in body
+    assert not APIKey.objects.exists()

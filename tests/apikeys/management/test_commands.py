@@ -7,6 +7,7 @@ test runs the real ``manage.py`` in a subprocess over a temporary SQLite file.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -39,8 +40,9 @@ LIST_FIELDS = (
     "last_used_at",
     "created_by",
 )
-# JSON only: when, how and where an exposed key leaked (null for the others).
-JSON_FIELDS = {*LIST_FIELDS, "exposure"}
+# JSON only: when, how and where an exposed key leaked (null for the others), and the
+# key's IP allowlist (empty: any address).
+JSON_FIELDS = {*LIST_FIELDS, "exposure", "allowed_ips"}
 TABLE_HEADER = [field.upper() for field in LIST_FIELDS]
 
 
@@ -329,8 +331,6 @@ def keys_in_every_state(project, make_key, make_user):
 
 
 def list_json(slug: str = "acme") -> list[dict]:
-    import json
-
     code, out, err = run("apikey", "list", "--project", slug, "--format", "json")
     assert code == 0, err
     assert err == ""
@@ -610,3 +610,60 @@ def test_manage_py_exit_status_stdout_and_one_line_stderr(tmp_path):
         assert refused.stdout == ""
         assert len(refused.stderr.splitlines()) == 1, refused.stderr
         assert ": error: " in refused.stderr
+
+
+# --- IP allowlists ----------------------------------------------------------------
+
+
+def test_createapikey_allow_ip_is_repeatable_and_normalized(project):
+    code, out, err = run(
+        "createapikey",
+        "--project", project.slug,
+        "--name", "fenced",
+        "--preset", "monitoring",
+        "--allow-ip", "203.0.113.0/24",
+        "--allow-ip", "2001:DB8::1",
+        "--allow-ip", "203.0.113.0/24",
+    )  # fmt: skip
+    assert code == 0, err
+    key = by_id(keys.parse(out.strip()).key_id)
+    assert key.allowed_ips == ["203.0.113.0/24", "2001:db8::1/128"]
+    assert "from 203.0.113.0/24, 2001:db8::1/128 only" in err
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("10.0.0.300", "'10.0.0.300' is not an IPv4/IPv6 address or CIDR range"),
+        ("10.0.0.1/24", "'10.0.0.1/24' has host bits set"),
+    ],
+)
+def test_createapikey_refuses_a_bad_allow_ip_on_one_line(project, value, message):
+    result = run(
+        "createapikey", "--project", project.slug, "--name", "x", "--preset", "monitoring",
+        "--allow-ip", value,
+    )  # fmt: skip
+    err = assert_one_line_error(result, 2, "createapikey")
+    assert message in err
+    assert not APIKey.objects.exists()
+
+
+def test_createapikey_refuses_more_than_fifty_ranges(project):
+    many = [arg for n in range(51) for arg in ("--allow-ip", f"10.0.{n}.0/24")]
+    result = run(
+        "createapikey", "--project", project.slug, "--name", "x", "--preset", "monitoring", *many
+    )
+    assert "at most 50" in assert_one_line_error(result, 2, "createapikey")
+
+
+def test_list_json_shows_the_allowlist(project):
+    run(
+        "createapikey", "--project", project.slug, "--name", "fenced", "--preset", "monitoring",
+        "--allow-ip", "198.51.100.0/24",
+    )  # fmt: skip
+    run("createapikey", "--project", project.slug, "--name", "open", "--preset", "monitoring")
+    code, out, err = run("apikey", "list", "--project", project.slug, "--format", "json")
+    assert code == 0, err
+    rows = {row["name"]: row for row in json.loads(out)}
+    assert rows["fenced"]["allowed_ips"] == ["198.51.100.0/24"]
+    assert rows["open"]["allowed_ips"] == []
