@@ -44,7 +44,7 @@ DEFAULTS: dict[str, Any] = {
     # --- The guard ---
     # Plain HTTP under API_PREFIX answers 403 HTTPS_REQUIRED. None: required unless DEBUG.
     "REQUIRE_HTTPS": None,
-    # Failed attempts per client IP before 429 RATE_LIMITED (SPEC §4 check 7).
+    # Failed attempts per client IP before 429 RATE_LIMITED (SPEC §4 check 8).
     "RATE_LIMIT_ENABLED": True,
     "RATE_LIMIT_FAILURES": 30,
     "RATE_LIMIT_WINDOW": 300,  # seconds; windows are fixed

@@ -1,15 +1,17 @@
 """The /api/ guard: one middleware, the checks of SPEC §4, one rejection path.
 
-Every request under ``/api/`` passes, in this order:
+Every request under ``/api/`` passes, in this order (SPEC §4):
 
 1. HTTPS in production (403 HTTPS_REQUIRED; never a redirect, which would make
    the client send its key again in clear).
 2. An ``X-Api-Key`` header (401 MISSING_API_KEY; a key in the query string is
-   never read).
+   never read: a live one there is exposed and the request gets this answer,
+   with a hint, even beside a header).
 3. A well-formed key with a right checksum, a known id and the right secret
    (401 INVALID_API_KEY: one answer for all of them, so nothing is revealed).
 4. Not expired (403 EXPIRED_API_KEY).
-5. Not deactivated (403 DISABLED_API_KEY).
+5. Not deactivated, not exposed (403 DISABLED_API_KEY; ``details.reason`` is
+   ``"deactivated"`` or ``"exposed"``).
 6. From an address in the key's IP allowlist, when it has one (403
    IP_NOT_ALLOWED, ``details.client_ip``).
 7. Holding the permission the view declares (403 MISSING_PERMISSION); a view
@@ -18,6 +20,7 @@ Every request under ``/api/`` passes, in this order:
 8. A client IP under its limit of failed attempts (429 RATE_LIMITED), asked
    only on the slow paths (see apikeys.guard.decision).
 
+A database that cannot be reached in time answers 503 SERVICE_UNAVAILABLE.
 Every answer to a request whose key passed checks 1-5 (accepted, refused by
 check 6 or 7, or the view's own 400 or 404) carries ``X-Api-Key-Expires`` when
 the key has an expiry.
@@ -26,10 +29,11 @@ The checks themselves live in :mod:`apikeys.guard.decision`, shared with the DRF
 and ninja front ends; this module routes, declares, and keeps every answer
 under /api/ JSON.
 
-Public and self-authenticated views (the OpenAPI document, signed upload URLs)
-pass after check 1. Unknown paths answer JSON 404 after authentication, and
-every error Django itself would render as HTML under /api/ (404, 405, 400,
-500, even with DEBUG on) is answered as JSON instead.
+Public and self-authenticated views (the OpenAPI document, GitHub secret
+scanning, the revocation API, signed upload URLs) pass after check 1; a live
+key in their URL is exposed all the same. Unknown paths answer JSON 404 after
+authentication, and every error Django itself would render as HTML under /api/
+(404, 405, 400, 500, even with DEBUG on) is answered as JSON instead.
 """
 
 from __future__ import annotations
