@@ -77,6 +77,7 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     "django_htmx",
     "template_partials",
+    "csp",
     "apikeys",
     "api",
 ]
@@ -89,6 +90,7 @@ MIDDLEWARE = [
     # A database that is down answers the dashboard's 503 page, never a 500 (SPEC §10).
     "apikeys.dashboard.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -283,6 +285,26 @@ SESSION_COOKIE_HTTPONLY = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy on every page but /api/ (JSON, no browser renders it; the
+# guard's hot path stays header-free): scripts, styles and everything else only from
+# our own origin, so an injected <script> or onclick= never runs. No 'unsafe-inline'
+# and no 'unsafe-eval': templates carry no inline script, style or event handler
+# (apikeys/static/apikeys/dashboard.js wires behaviour up), and htmx is told not to inject its
+# indicator <style> or eval anything (the htmx-config meta tag in apikeys/base.html).
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/api/"],
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "base-uri": ["'none'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 # --- API keys (README, "Configuration"; every default is in apikeys/conf.py) ---
 APIKEYS_SITE_NAME = "nunu admin"

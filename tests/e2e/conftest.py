@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext
 
 # live_server runs Django in a thread while Playwright's sync API holds an event loop.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
@@ -46,6 +47,51 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
 @pytest.fixture(scope="session")
 def browser_context_args(browser_context_args: dict[str, Any]) -> dict[str, Any]:
     return {**browser_context_args, "viewport": {"width": 1280, "height": 900}}
+
+
+# Runs in every page before its own scripts (injected by the browser, so the page's CSP
+# does not apply to it): a violation becomes one console line the watcher recognises,
+# whatever wording Chromium uses for its own report.
+_REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", function (event) {
+  console.error("CSP violation: " + event.violatedDirective + " blocked " +
+                (event.blockedURI || "inline") + " at " + event.sourceFile + ":" +
+                event.lineNumber);
+});
+"""
+
+
+def _watch(context: BrowserContext, problems: list[str]) -> None:
+    context.add_init_script(_REPORT_CSP_VIOLATIONS)
+
+    def on_console(message: Any) -> None:
+        text = message.text
+        if "CSP violation" in text or "Content Security Policy" in text:
+            problems.append(f"console {message.type}: {text} ({message.page and message.page.url})")
+
+    def on_page_error(error: Any) -> None:
+        problems.append(f"page error: {error.error} ({error.page and error.page.url})")
+
+    context.on("console", on_console)
+    context.on("weberror", on_page_error)
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violations(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Every browser test fails on a Content-Security-Policy violation or an uncaught
+    script error, in any page of any context it opens (pytest-playwright's `page` and
+    the tests' own browser.new_context() alike)."""
+    problems: list[str] = []
+    new_context = Browser.new_context
+
+    def watched_new_context(self: Browser, *args: Any, **kwargs: Any) -> BrowserContext:
+        context = new_context(self, *args, **kwargs)
+        _watch(context, problems)
+        return context
+
+    monkeypatch.setattr(Browser, "new_context", watched_new_context)
+    yield problems
+    assert not problems, "The browser reported:\n" + "\n".join(problems)
 
 
 @pytest.fixture(autouse=True)

@@ -126,6 +126,14 @@
   document.addEventListener("mouseover", showBar);
   document.addEventListener("focusin", showBar);
 
+  // "Go back" on an error page: the previous page when there is one (else the link's href).
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest && event.target.closest("a[data-history-back]");
+    if (!link || window.history.length < 2) return;
+    event.preventDefault();
+    window.history.back();
+  });
+
   // "Cancel" in a panel loaded by htmx just closes the panel.
   document.addEventListener("click", function (event) {
     var link = event.target.closest && event.target.closest("[data-dismiss-panel]");
