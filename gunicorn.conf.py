@@ -6,6 +6,10 @@ bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 workers = int(os.environ.get("GUNICORN_WORKERS", "2"))
 threads = int(os.environ.get("GUNICORN_THREADS", "1"))
 accesslog = os.environ.get("GUNICORN_ACCESSLOG") or None
+# The path without its query string (%(U)s, not %(r)s) and no Referer (%(f)s, the
+# previous page's whole URL): a client that puts its key in the URL (?api_key=...) or an
+# upload's signed part URL must not leave a credential in the log (SPEC §10).
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(M)sms "%(a)s"'
 errorlog = "-"
 # The API guard memoises verified keys per process; recycling workers now and then
 # bounds any slow growth without affecting correctness.
