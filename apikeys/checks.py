@@ -1,4 +1,5 @@
-"""System check: every view under /api/ declares who may call it (deny by default).
+"""System checks: every view under /api/ declares who may call it (deny by default),
+and, under ``check --deploy``, the limits are counted in a cache every process shares.
 
 The guard refuses every request to a view that declares nothing; this check
 makes the mistake visible at `manage.py check` (and so in CI) rather than as
@@ -10,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from django.core.checks import Error, Tags, register
+from django.conf import settings
+from django.core.checks import Error, Tags, Warning, register
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from apikeys.decorators import KINDS, access_of
@@ -63,3 +65,31 @@ def check_api_views_declare_access(app_configs: Any = None, **kwargs: Any) -> li
                 )
             )
     return errors
+
+
+# Caches that every process does not share: the API's rate limit, the argon2 budget,
+# the shared digests and the sign-in throttle would count per process (or not at all),
+# so an attacker spreading guesses over workers and hosts gets N times the limit.
+_PER_PROCESS_CACHES = {
+    "django.core.cache.backends.locmem.LocMemCache": "keeps one copy per process",
+    "django.core.cache.backends.dummy.DummyCache": "stores nothing",
+}
+
+
+@register(Tags.security, Tags.caches, deploy=True)
+def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    alias = getattr(settings, "APIKEYS_CACHE_ALIAS", "default")
+    backend = str(settings.CACHES.get(alias, {}).get("BACKEND", ""))
+    why = _PER_PROCESS_CACHES.get(backend)
+    if why is None:
+        return []
+    return [
+        Warning(
+            f"The cache {alias!r} ({backend.rsplit('.', 1)[-1]}) {why}, so the API's rate "
+            "limit, the argon2 budget per key and the sign-in throttle count per process: "
+            "with several workers or hosts an attacker gets that many times the limits.",
+            hint="Point CACHES to a cache every process shares, such as Redis "
+            "(django.core.cache.backends.redis.RedisCache; for this site, set REDIS_URL).",
+            id="apikeys.W001",
+        )
+    ]

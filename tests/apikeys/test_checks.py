@@ -1,11 +1,13 @@
-"""The system check (apikeys.checks): an /api/ view that declares nothing is named."""
+"""The system checks (apikeys.checks): an /api/ view that declares nothing is named;
+a per-process cache is a deploy warning."""
 
 from __future__ import annotations
 
+import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 
-from apikeys.checks import check_api_views_declare_access
+from apikeys.checks import check_api_views_declare_access, check_shared_cache
 
 
 def test_an_undeclared_api_view_is_reported_by_name(settings):
@@ -34,3 +36,40 @@ def test_manage_py_check_fails_on_an_undeclared_api_view(settings):
 
 def test_the_projects_own_api_views_all_declare_their_access():
     assert check_api_views_declare_access() == []
+
+
+LOCMEM = "django.core.cache.backends.locmem.LocMemCache"
+REDIS = "django.core.cache.backends.redis.RedisCache"
+
+
+@pytest.mark.parametrize(
+    "backend", [LOCMEM, "django.core.cache.backends.dummy.DummyCache"], ids=["locmem", "dummy"]
+)
+def test_a_cache_the_processes_do_not_share_is_a_deploy_warning(settings, backend):
+    settings.CACHES = {"default": {"BACKEND": backend}}
+    warnings = check_shared_cache()
+    assert [warning.id for warning in warnings] == ["apikeys.W001"]
+    assert "count per process" in warnings[0].msg
+    assert "REDIS_URL" in warnings[0].hint
+
+
+def test_redis_as_the_cache_is_no_warning(settings):
+    settings.CACHES = {"default": {"BACKEND": REDIS, "LOCATION": "redis://127.0.0.1:1/0"}}
+    assert check_shared_cache() == []
+
+
+def test_the_warning_looks_at_the_cache_the_limits_use(settings):
+    settings.CACHES = {"default": {"BACKEND": REDIS}, "local": {"BACKEND": LOCMEM}}
+    settings.APIKEYS_CACHE_ALIAS = "local"
+    assert [warning.id for warning in check_shared_cache()] == ["apikeys.W001"]
+
+
+def test_the_cache_warning_is_for_deploy_only(settings):
+    settings.CACHES = {"default": {"BACKEND": LOCMEM}}
+    call_command("check")  # no SystemCheckError, and W001 is not among plain checks
+    try:
+        call_command("check", "--deploy", "--fail-level", "WARNING")
+    except SystemCheckError as error:
+        assert "apikeys.W001" in str(error)
+    else:
+        raise AssertionError("check --deploy was silent about a per-process cache")

@@ -12,7 +12,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "APIKEYS_"))}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "APIKEYS_")) and k != "REDIS_URL"
+    }
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -23,18 +27,29 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+PRODUCTION = {"DJANGO_DEBUG": "0", "DJANGO_ALLOWED_HOSTS": "keys.example.com"}
+
+
 def test_production_settings_pass_check_deploy():
+    # check never connects to the cache: any Redis URL will do.
     result = manage(
         "check",
         "--deploy",
         "--fail-level",
         "WARNING",
-        DJANGO_DEBUG="0",
+        **PRODUCTION,
         DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
-        DJANGO_ALLOWED_HOSTS="keys.example.com",
+        REDIS_URL="redis://127.0.0.1:6379/0",
     )
     assert result.returncode == 0, result.stderr
     assert "no issues" in result.stdout
+
+
+def test_check_deploy_warns_when_production_runs_without_redis():
+    result = manage("check", "--deploy", **PRODUCTION, DJANGO_SECRET_KEY=secrets.token_urlsafe(50))
+    assert result.returncode == 0, result.stderr  # a warning, not an error
+    assert "apikeys.W001" in result.stderr
+    assert "REDIS_URL" in result.stderr
 
 
 def test_production_refuses_to_start_without_a_secret_key():
