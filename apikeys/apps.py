@@ -8,3 +8,4 @@ class APIKeysConfig(AppConfig):
 
     def ready(self) -> None:
         from apikeys import checks  # noqa: F401  (registers the system check)
+        from apikeys.dashboard import throttle  # noqa: F401  (counts failed sign-ins)
