@@ -15,6 +15,7 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from apikeys.conf import apikeys_settings
 from apikeys.decorators import KINDS, access_of
 
 API_ROUTE_PREFIX = "api/"
@@ -78,7 +79,7 @@ _PER_PROCESS_CACHES = {
 
 @register(Tags.security, Tags.caches, deploy=True)
 def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
-    alias = getattr(settings, "APIKEYS_CACHE_ALIAS", "default")
+    alias = apikeys_settings.CACHE_ALIAS
     backend = str(settings.CACHES.get(alias, {}).get("BACKEND", ""))
     why = _PER_PROCESS_CACHES.get(backend)
     if why is None:

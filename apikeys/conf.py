@@ -52,6 +52,12 @@ DEFAULTS: dict[str, Any] = {
     # seconds, after a failed call, it answers from process memory before trying again.
     "CACHE_ALIAS": "default",
     "CACHE_RETRY_INTERVAL": 5,
+    # Failed dashboard sign-ins before the sign-in page answers 429 (SPEC §10): per username
+    # and client, and per client whatever the username, counted for SIGNIN_WINDOW seconds (a
+    # lockout lasts as long). 0 switches that limit off.
+    "SIGNIN_USER_FAILURES": 5,
+    "SIGNIN_CLIENT_FAILURES": 50,
+    "SIGNIN_WINDOW": 900,
     # Behind N reverse proxies, the client is the N-th X-Forwarded-For entry from the right.
     "TRUSTED_PROXY_COUNT": 0,
     # Usage (last used, daily counts) is written at most once per key per this many seconds

@@ -326,6 +326,9 @@ for _name in (
     "APIKEYS_REVOCATION_RATE_LIMIT",
     "APIKEYS_REVOCATION_RATE_WINDOW",
     "APIKEYS_REVOCATION_MAX_VERIFICATIONS",
+    "APIKEYS_SIGNIN_USER_FAILURES",
+    "APIKEYS_SIGNIN_CLIENT_FAILURES",
+    "APIKEYS_SIGNIN_WINDOW",
 ):
     if os.environ.get(_name, "") != "":
         globals()[_name] = env_int(_name, 0)

@@ -4,7 +4,8 @@ Guessing passwords at the sign-in page is cheap for an attacker and expensive
 for us: every attempt runs the password hasher (argon2), which took the API's
 valid-key p50 from 7 ms to 877 ms under four guessing threads. So failures are
 counted in the shared cache, per (username, client) and per client, and past
-either limit (default 5 and 50 per 15 minutes) :func:`throttled` answers the
+either limit (``APIKEYS_SIGNIN_USER_FAILURES``, ``APIKEYS_SIGNIN_CLIENT_FAILURES``
+per ``APIKEYS_SIGNIN_WINDOW``: default 5 and 50 per 15 minutes) :func:`throttled` answers the
 sign-in page with 429 and the time to try again *before* the view runs: no
 form is validated, no backend is asked, no hasher runs.
 
@@ -48,33 +49,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from django.conf import settings
 from django.contrib.auth.signals import user_logged_in, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponseBase
 from django.template.response import TemplateResponse
 from django.utils.crypto import salted_hmac
 
-from apikeys.guard.clientip import client_ip
+from apikeys.conf import apikeys_settings
+from apikeys.guard.clientip import rate_limit_identity
 from apikeys.guard.sharedcache import shared_cache
 
 logger = logging.getLogger("apikeys.security")
 
 _PREFIX = "apikeys:signin"
 TEMPLATE = "apikeys/signin_throttled.html"
-# Defaults (SPEC §10); each has its APIKEYS_* setting.
-USER_FAILURES = 5  # APIKEYS_SIGNIN_USER_FAILURES: per username and client
-CLIENT_FAILURES = 50  # APIKEYS_SIGNIN_CLIENT_FAILURES: per client, any usernames
-WINDOW = 15 * 60  # APIKEYS_SIGNIN_WINDOW: seconds a count lives, and a lockout lasts
 
 
 def _now() -> float:
     """Injectable clock for tests."""
     return time.time()
-
-
-def _setting(name: str, default: int) -> int:
-    return int(getattr(settings, name, default))
 
 
 @dataclass(frozen=True)
@@ -91,21 +84,6 @@ class Lockout:
         return datetime.fromtimestamp(self.until, tz=UTC)
 
 
-def _client(request: HttpRequest) -> str:
-    # TODO(h3a): apikeys.guard.clientip.rate_limit_identity once it lands.
-    import ipaddress
-
-    ip = client_ip(request)
-    if ip is None:
-        return "unknown"
-    address = ipaddress.ip_address(ip)
-    if address.version == 6 and address.ipv4_mapped is not None:
-        return str(address.ipv4_mapped)
-    if address.version == 6:
-        return str(ipaddress.IPv6Network((address, 64), strict=False))
-    return str(address)
-
-
 def _username_digest(username: str) -> str:
     folded = unicodedata.normalize("NFKC", username).casefold()
     return salted_hmac(_PREFIX, folded, algorithm="sha256").hexdigest()[:32]
@@ -113,15 +91,13 @@ def _username_digest(username: str) -> str:
 
 def _counters(request: HttpRequest, username: str | None) -> list[tuple[str, int]]:
     """(cache key, limit) for each count this attempt belongs to; a limit <= 0 is off."""
-    client = _client(request)
-    counters = [
-        (f"{_PREFIX}:client:{client}", _setting("APIKEYS_SIGNIN_CLIENT_FAILURES", CLIENT_FAILURES))
-    ]
+    client = rate_limit_identity(request)
+    counters = [(f"{_PREFIX}:client:{client}", apikeys_settings.SIGNIN_CLIENT_FAILURES)]
     if username:
         counters.append(
             (
                 f"{_PREFIX}:user:{_username_digest(username)}:{client}",
-                _setting("APIKEYS_SIGNIN_USER_FAILURES", USER_FAILURES),
+                apikeys_settings.SIGNIN_USER_FAILURES,
             )
         )
     return [(key, limit) for key, limit in counters if limit > 0]
@@ -137,7 +113,7 @@ def locked_out(request: HttpRequest, username: str | None = None) -> Lockout | N
 
 
 def record_failure(request: HttpRequest, username: str | None) -> None:
-    window = max(1, _setting("APIKEYS_SIGNIN_WINDOW", WINDOW))
+    window = max(1, int(apikeys_settings.SIGNIN_WINDOW))
     for key, limit in _counters(request, username):
         failures = shared_cache.incr(key, timeout=window)
         if failures >= limit:
@@ -149,7 +125,7 @@ def record_failure(request: HttpRequest, username: str | None) -> None:
                     window,
                     failures,
                     "one username" if ":user:" in key else "any username",
-                    _client(request),
+                    rate_limit_identity(request),
                 )
 
 
