@@ -37,7 +37,14 @@ def get(port: int, path: str, headers: dict[str, str] | None = None, timeout: fl
 
 
 class Gunicorn:
-    def __init__(self, name: str, env: dict[str, str], folder: Path, workers: int = 2) -> None:
+    def __init__(
+        self,
+        name: str,
+        env: dict[str, str],
+        folder: Path,
+        workers: int = 2,
+        threads: int | None = 1,
+    ) -> None:
         self.name = name
         self.port = free_port()
         self.log_path = folder / f"gunicorn-{name}.log"
@@ -48,6 +55,13 @@ class Gunicorn:
             "GUNICORN_ACCESSLOG": "",
             "GUNICORN_MAX_REQUESTS": "0",
         }
+        # threads=1: sync workers, as every recorded benchmark run used, so the ratios
+        # compare the guard with its alternatives on one worker class. Production runs
+        # gthread behind nginx (gunicorn.conf.py); threads=None keeps its default.
+        if threads is None:
+            self.env.pop("GUNICORN_THREADS", None)
+        else:
+            self.env["GUNICORN_THREADS"] = str(threads)
         self.process: subprocess.Popen[bytes] | None = None
         self._log = None
 
