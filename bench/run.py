@@ -8,10 +8,12 @@
 A fresh database (a temporary SQLite file in WAL mode, or a new PostgreSQL
 database ``bench_<pid>`` dropped at the end) gets a project with 1,000 keys
 hashed with argon2id at full cost and 50 runs. Two gunicorns run the
-production configuration (DEBUG off, 2 sync workers, persistent database
-connections, rate limiting off): one with the guard, one with the guard
-swapped for bench/middleware.py's stand-in (BENCH_GUARD_OFF=1). wrk loads them from a second process
-(a Python load generator when wrk is missing, or with --loader python):
+production configuration (DEBUG off, persistent database connections, rate
+limiting off) with 2 sync workers, as every recorded run had (production runs
+gthread behind nginx: bench/worker_class.py measures that choice): one with
+the guard, one with the guard swapped for bench/middleware.py's stand-in
+(BENCH_GUARD_OFF=1). wrk loads them from a second process (a Python load
+generator when wrk is missing, or with --loader python):
 
     a  valid key, GET /api/v1/runs          d  wrong secret for a real key id (argon2 each time)
     b  the same view, guard off             e  djangorestframework-api-key HasAPIKey, trivial view
