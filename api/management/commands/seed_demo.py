@@ -69,6 +69,8 @@ class DemoKey:
     expires: float | None  # None: no expiry
     last_used: float | None = None  # None: never used
     deactivated: float | None = None
+    # (when, source, where): reported leaked, e.g. by GitHub's secret scanning.
+    exposed: tuple[float, str, str] | None = None
     refused: tuple[str, int, float] | None = None  # (code, count, last refusal)
     used_permissions: dict[str, float] | None = None  # permission -> last use
     daily: int = 0  # typical requests per day while in use
@@ -76,6 +78,19 @@ class DemoKey:
 
 
 DEMO_KEYS = (
+    DemoKey(
+        "Docs preview deploy",
+        BUILD_UPLOAD,
+        "Uploaded preview builds from the docs repository.",
+        created=-30,
+        expires=60,
+        last_used=-2,
+        # committed to a public repository; GitHub's secret scanning reported it
+        exposed=(-2, "github", "https://github.com/acme-demo/docs/blob/4f2a9c1/deploy.sh#L12"),
+        refused=("DISABLED_API_KEY", 9, -0.5),
+        used_permissions={MANAGE_BUILD_STORAGE: -2},
+        daily=12,
+    ),
     DemoKey(
         "GitHub Actions CI",
         CI,
@@ -315,6 +330,16 @@ class Seeder:
         self.usage(key, spec, since=created)
         if spec.deactivated is not None:
             services.key_deactivate(key=key, actor=self.actor, now=self.at(spec.deactivated))
+        if spec.exposed is not None:
+            when, source, where = spec.exposed
+            services.key_expose(
+                key=key,
+                source=source,
+                url=where,
+                actor=services.Actor.cli(f"{source}-report"),
+                notify=False,  # demo data: nobody to tell
+                now=self.at(when),
+            )
         if spec.refused is not None:
             self.refusals(key, *spec.refused)
         return key

@@ -112,7 +112,7 @@ def test_keys_in_every_state(seeded):
     now = timezone.now()
     demo = demo_keys()
     statuses = {key.status(now) for key in demo}
-    assert statuses == {"active", "disabled", "expired"}
+    assert statuses == {"active", "disabled", "expired", "exposed"}
 
     def some(condition) -> bool:
         return any(condition(key) for key in demo)
