@@ -73,3 +73,23 @@ def test_the_cache_warning_is_for_deploy_only(settings):
         assert "apikeys.W001" in str(error)
     else:
         raise AssertionError("check --deploy was silent about a per-process cache")
+
+
+def test_key_required_is_a_declaration_and_an_unknown_kind_is_reported(settings):
+    settings.ROOT_URLCONF = "tests.access_kinds_urls"
+    errors = check_api_views_declare_access()
+    assert [error.id for error in errors] == ["apikeys.E002"]
+    assert "/api/v1/mystery" in errors[0].msg and "'everyone'" in errors[0].msg
+
+
+def test_the_guard_lets_any_key_through_key_required_and_none_through_an_unknown_kind(
+    settings, project, make_key, api
+):
+    from apikeys.permissions import READ_RUNS
+
+    settings.ROOT_URLCONF = "tests.access_kinds_urls"
+    key, plaintext = make_key(project, [READ_RUNS])
+    assert api(plaintext).get("/api/v1/whoami").json() == {"data": {"key_id": key.key_id}}
+    assert api(None).get("/api/v1/whoami").status_code == 401
+    refused = api(plaintext).get("/api/v1/mystery")
+    assert (refused.status_code, refused.json()["code"]) == (403, "MISSING_PERMISSION")
