@@ -143,7 +143,13 @@ _SPACED_OFFSET = re.compile(r"T(.*) (\d{2}(:?\d{2})?)$")
 
 
 def parse_timestamp(raw: str) -> datetime | None:
-    """An ISO 8601 date or date-time as an aware datetime (UTC when no offset), or None."""
+    """An ISO 8601 date or date-time as an aware datetime in UTC (UTC when no offset), or
+    None when it is not one or falls outside years 1 to 9999 once moved to UTC.
+
+    Normalising to UTC here is what keeps an extreme but well-formed value from
+    becoming a 500 further down: ``9999-12-31T23:59:59-23:59`` is past year 9999 in
+    UTC (OverflowError when compared or stored), and PostgreSQL refuses any offset
+    beyond ±15:59, so no offset other than +00:00 ever reaches the database."""
     raw = raw.strip()
     raw = _SPACED_OFFSET.sub(r"T\1+\2", raw)
     try:
@@ -153,11 +159,14 @@ def parse_timestamp(raw: str) -> datetime | None:
             if day is None:
                 return None
             parsed = datetime(day.year, day.month, day.day)
-    except ValueError:
+    except (ValueError, OverflowError):
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+        return parsed.replace(tzinfo=UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
 
 
 def _json_type(value: Any) -> str:

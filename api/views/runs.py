@@ -103,8 +103,8 @@ def _list_runs(request: APIRequest) -> HttpResponse:
         created_after = parse_timestamp(raw_created_after)
         if created_after is None:
             errors["created_after"] = (
-                f"{raw_created_after!r} is not an ISO 8601 date or date-time, "
-                "such as 2025-01-31 or 2025-01-31T12:00:00Z."
+                f"{raw_created_after!r} is not an ISO 8601 date or date-time between "
+                "the years 1 and 9999 in UTC, such as 2025-01-31 or 2025-01-31T12:00:00Z."
             )
 
     try:
