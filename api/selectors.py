@@ -17,6 +17,8 @@ from api import pagination
 from api.models import Bug, Build, Run
 from api.pagination import Page, PageRequest
 from apikeys import rows
+from apikeys.models import APIKey
+from apikeys.selectors import KeyActivity
 
 
 def _with_bug_count(runs: QuerySet[Run]) -> QuerySet[Run]:
@@ -182,3 +184,14 @@ def builds_list(*, project_id: int, statuses: Iterable[str] = ()) -> QuerySet[Bu
 
 def build_get(*, project_id: int, build_id: uuid.UUID) -> Build | None:
     return Build.objects.filter(project_id=project_id, id=build_id).first()
+
+
+def runs_started_by(key: APIKey, limit: int = 20) -> KeyActivity:
+    """The key page's activity panel (APIKEYS_KEY_ACTIVITY): the runs this key started."""
+    runs = Run.objects.filter(project_id=key.project_id, initiator_key_id=key.key_id)
+    return KeyActivity(
+        title="Runs started with this key",
+        template="api/key_runs.html",
+        items=list(runs.order_by("-created_at")[:limit]),
+        empty="This key has not started any run.",
+    )

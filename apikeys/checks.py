@@ -1,9 +1,18 @@
-"""System checks: every view under /api/ declares who may call it (deny by default),
+"""System checks: the host's registry is sound, every guarded view declares a real code,
 and, under ``check --deploy``, the limits are counted in a cache every process shares.
 
-The guard refuses every request to a view that declares nothing; this check
-makes the mistake visible at `manage.py check` (and so in CI) rather than as
-a 403 in production.
+* apikeys.E001: a view under the API prefix declares no access, so the guard
+  refuses every request to it (deny by default).
+* apikeys.E002: a view under the API prefix declares an unknown kind of access.
+* apikeys.E005: a view (a decorated function, a DRF view's ``required_permission``,
+  a ninja ``APIKeyAuth(permission=...)``) names a code no registered permission
+  has; no key can ever hold it, so the view is refused to everyone.
+* apikeys.E003: the registry cannot be read (APIKEYS_PERMISSIONS unset or wrong,
+  a preset naming an unknown code).
+* apikeys.E004: APIKEYS_KEY_PREFIX is not letters and digits.
+
+Declarations are checked here, not when a decorator runs: a view module may be
+imported before the host's registry can be read.
 """
 
 from __future__ import annotations
@@ -13,12 +22,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
+from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, URLResolver, get_resolver
 
+from apikeys import keys
 from apikeys.conf import apikeys_settings
-from apikeys.decorators import KINDS, access_of
-
-API_ROUTE_PREFIX = "api/"
+from apikeys.decorators import KINDS, access_of, declared_codes
+from apikeys.permissions import registry
 
 
 def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPattern]]:
@@ -31,15 +41,57 @@ def _walk(patterns: list[Any], prefix: str = "") -> Iterator[tuple[str, URLPatte
 
 
 def _view_name(view: Any) -> str:
-    view = getattr(view, "view_class", view)
+    view = getattr(view, "view_class", None) or getattr(view, "cls", None) or view
     return f"{getattr(view, '__module__', '?')}.{getattr(view, '__qualname__', repr(view))}"
+
+
+def _codes_of(callback: Any) -> list[str]:
+    """Every permission code a view names, whichever front end guards it."""
+    codes = declared_codes(access_of(callback))
+    view_class = getattr(callback, "cls", None)  # Django REST framework's as_view()
+    declared = getattr(view_class, "required_permission", None)
+    if isinstance(declared, str):
+        codes.append(declared)
+    elif isinstance(declared, dict):
+        codes.extend(code for code in declared.values() if isinstance(code, str))
+    return codes
+
+
+@register(Tags.security)
+def check_registry(app_configs: Any = None, **kwargs: Any) -> list[Error]:
+    errors = []
+    try:
+        registry.permissions  # noqa: B018  (reads and validates the host's lists)
+    except ImproperlyConfigured as error:
+        errors.append(
+            Error(
+                str(error),
+                hint="APIKEYS_PERMISSIONS names an iterable of apikeys.permissions.Permission; "
+                "APIKEYS_PRESETS an iterable of apikeys.permissions.Preset.",
+                id="apikeys.E003",
+            )
+        )
+    try:
+        keys.KeyFormat(apikeys_settings.KEY_PREFIX)
+    except ValueError as error:
+        errors.append(Error(f"APIKEYS_KEY_PREFIX: {error}", id="apikeys.E004"))
+    return errors
 
 
 @register(Tags.security, Tags.urls)
 def check_api_views_declare_access(app_configs: Any = None, **kwargs: Any) -> list[Error]:
     errors = []
+    api_route = apikeys_settings.API_PREFIX.lstrip("/")
+    try:
+        known: set[str] | None = set(registry.permissions)
+    except ImproperlyConfigured:
+        known = None  # apikeys.E003 says why
     for route, pattern in _walk(get_resolver().url_patterns):
-        if not route.startswith(API_ROUTE_PREFIX):
+        if known is not None:
+            for code in _codes_of(pattern.callback):
+                if code not in known:
+                    errors.append(_unknown_code(code, f"The view {_view_name(pattern.callback)}"))
+        if not route.startswith(api_route):
             continue
         access = access_of(pattern.callback)
         if access is not None and access[0] not in KINDS:
@@ -65,7 +117,25 @@ def check_api_views_declare_access(app_configs: Any = None, **kwargs: Any) -> li
                     id="apikeys.E001",
                 )
             )
+    if known is not None:
+        from apikeys.contrib import declared_elsewhere
+
+        for code, where in declared_elsewhere():
+            if code not in known:
+                errors.append(_unknown_code(code, where))
     return errors
+
+
+def _unknown_code(code: str, where: str) -> Error:
+    return Error(
+        f"{where} requires the permission {code!r}, which APIKEYS_PERMISSIONS does not "
+        "register, so no key can call it.",
+        hint=f"Register {code!r} or correct the spelling; known: "
+        + ", ".join(registry.codes)
+        + ".",
+        obj=where,
+        id="apikeys.E005",
+    )
 
 
 # Caches that every process does not share: the API's rate limit, the argon2 budget,

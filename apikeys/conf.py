@@ -21,6 +21,8 @@ from django.conf import settings
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from apikeys import keys
+
 PREFIX = "APIKEYS_"
 
 DEFAULTS: dict[str, Any] = {
@@ -31,7 +33,7 @@ DEFAULTS: dict[str, Any] = {
     "PRESETS": None,
     # --- Where keys are presented ---
     # The text before a key's first "_": "<prefix>_<id>_<secret><checksum>". Letters and digits.
-    "KEY_PREFIX": "apikey",
+    "KEY_PREFIX": keys.DEFAULT_PREFIX,
     # The request header that carries the key.
     "HEADER": "X-Api-Key",
     # The path prefix the middleware guards; everything else passes untouched.
@@ -118,6 +120,12 @@ class APIKeysSettings:
 
 
 apikeys_settings = APIKeysSettings(DEFAULTS)
+
+
+def key_format() -> keys.KeyFormat:
+    """The shape of this host's keys (APIKEYS_KEY_PREFIX)."""
+    return keys.key_format(apikeys_settings.KEY_PREFIX)
+
 
 # Everything that keeps a value derived from a setting registers here to be told it changed.
 _reload_hooks: list[Any] = []

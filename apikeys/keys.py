@@ -1,7 +1,9 @@
 """API key format, generation and hashing. No Django here: tests need no database.
 
-A key reads ``nunu_<id>_<secret><checksum>``:
+A key reads ``<prefix>_<id>_<secret><checksum>``:
 
+* ``<prefix>``: the host's name for its keys (APIKEYS_KEY_PREFIX; nunu's keys
+  start ``nunu_``), so a secret scanner can tell them from anything else.
 * ``<id>``: 12 base62 characters, public; it names the key in the UI and in logs.
 * ``<secret>``: 32 base62 characters from :mod:`secrets` (about 190 bits).
 * ``<checksum>``: 6 base62 characters of the CRC32 of everything before it, so a
@@ -9,11 +11,14 @@ A key reads ``nunu_<id>_<secret><checksum>``:
   database, and a scanner can validate a find offline.
 
 Only an argon2id hash of the secret is stored. :func:`parse` never raises:
-every malformed input is the same plain ``None``.
+every malformed input is the same plain ``None``. The prefix is a parameter
+(Django code passes the setting's value); :class:`KeyFormat` holds what is
+derived from one prefix, made once per prefix.
 """
 
 from __future__ import annotations
 
+import functools
 import hmac
 import re
 import secrets
@@ -23,19 +28,13 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-PREFIX = "nunu_"
+DEFAULT_PREFIX = "apikey"
 ID_LENGTH = 12
 SECRET_LENGTH = 32
 CHECKSUM_LENGTH = 6  # 62**6 > 2**32, so any CRC32 fits.
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-KEY_LENGTH = len(PREFIX) + ID_LENGTH + 1 + SECRET_LENGTH + CHECKSUM_LENGTH
-
-# Published in the README for secret scanners.
-KEY_PATTERN = r"nunu_[0-9A-Za-z]{12}_[0-9A-Za-z]{38}"
-_KEY_RE = re.compile(
-    rf"nunu_(?P<id>[0-9A-Za-z]{{{ID_LENGTH}}})_"
-    rf"(?P<secret>[0-9A-Za-z]{{{SECRET_LENGTH}}})(?P<checksum>[0-9A-Za-z]{{{CHECKSUM_LENGTH}}})"
-)
+# Letters and digits only: the first "_" ends the prefix, and the id follows it.
+_PREFIX_RE = re.compile(r"[0-9A-Za-z]{1,20}")
 _ID_RE = re.compile(rf"[0-9A-Za-z]{{{ID_LENGTH}}}")
 
 
@@ -72,50 +71,90 @@ def _encode_base62(number: int, width: int) -> str:
 
 
 def checksum(body: str) -> str:
-    """The 6-character base62 CRC32 of ``nunu_<id>_<secret>``."""
+    """The 6-character base62 CRC32 of ``<prefix>_<id>_<secret>``."""
     return _encode_base62(zlib.crc32(body.encode("ascii")), CHECKSUM_LENGTH)
-
-
-def format_key(key_id: str, secret: str) -> str:
-    body = f"{PREFIX}{key_id}_{secret}"
-    return body + checksum(body)
 
 
 def generate_key_id() -> str:
     return _random_base62(ID_LENGTH)
 
 
-def generate(key_id: str | None = None) -> GeneratedKey:
+def is_key_id(value: object) -> bool:
+    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
+
+
+class KeyFormat:
+    """Everything derived from one prefix: the pattern, the length, parse and format."""
+
+    def __init__(self, prefix: str = DEFAULT_PREFIX) -> None:
+        if not isinstance(prefix, str) or not _PREFIX_RE.fullmatch(prefix):
+            raise ValueError(f"A key prefix is 1 to 20 letters and digits, not {prefix!r}.")
+        self.prefix = prefix
+        self.lead = prefix + "_"
+        self.length = len(self.lead) + ID_LENGTH + 1 + SECRET_LENGTH + CHECKSUM_LENGTH
+        # Published in the README for secret scanners.
+        self.pattern = (
+            rf"{prefix}_[0-9A-Za-z]{{{ID_LENGTH}}}_[0-9A-Za-z]{{{SECRET_LENGTH + CHECKSUM_LENGTH}}}"
+        )
+        self._re = re.compile(
+            rf"{prefix}_(?P<id>[0-9A-Za-z]{{{ID_LENGTH}}})_"
+            rf"(?P<secret>[0-9A-Za-z]{{{SECRET_LENGTH}}})(?P<checksum>[0-9A-Za-z]{{{CHECKSUM_LENGTH}}})"
+        )
+
+    def __repr__(self) -> str:
+        return f"KeyFormat({self.prefix!r})"
+
+    def format_key(self, key_id: str, secret: str) -> str:
+        body = f"{self.lead}{key_id}_{secret}"
+        return body + checksum(body)
+
+    def generate(self, key_id: str | None = None) -> GeneratedKey:
+        key_id = key_id or generate_key_id()
+        secret = _random_base62(SECRET_LENGTH)
+        return GeneratedKey(key_id=key_id, secret=secret, plaintext=self.format_key(key_id, secret))
+
+    def parse(self, raw: object) -> ParsedKey | None:
+        if not isinstance(raw, str) or len(raw) != self.length:
+            return None
+        match = self._re.fullmatch(raw)
+        if match is None:
+            return None
+        body = raw[:-CHECKSUM_LENGTH]
+        if not hmac.compare_digest(checksum(body), match["checksum"]):
+            return None
+        return ParsedKey(key_id=match["id"], secret=match["secret"])
+
+    def mask(self, key_id: str) -> str:
+        """How the UI shows a key: its public id and nothing of the secret."""
+        return f"{self.lead}{key_id}_…"
+
+
+@functools.lru_cache(maxsize=32)
+def key_format(prefix: str = DEFAULT_PREFIX) -> KeyFormat:
+    """The format for ``prefix``, made once (the guard asks on every request)."""
+    return KeyFormat(prefix)
+
+
+def format_key(key_id: str, secret: str, *, prefix: str = DEFAULT_PREFIX) -> str:
+    return key_format(prefix).format_key(key_id, secret)
+
+
+def generate(key_id: str | None = None, *, prefix: str = DEFAULT_PREFIX) -> GeneratedKey:
     """A fresh key. Pass ``key_id`` only to retry after an id collision."""
-    key_id = key_id or generate_key_id()
-    secret = _random_base62(SECRET_LENGTH)
-    return GeneratedKey(key_id=key_id, secret=secret, plaintext=format_key(key_id, secret))
+    return key_format(prefix).generate(key_id)
 
 
-def parse(raw: object) -> ParsedKey | None:
+def parse(raw: object, *, prefix: str = DEFAULT_PREFIX) -> ParsedKey | None:
     """Split a presented key into id and secret, or ``None`` for anything malformed.
 
     Checks the format and the checksum only; hostile input of any type or size
     comes back as ``None``, never as an exception.
     """
-    if not isinstance(raw, str) or len(raw) != KEY_LENGTH:
-        return None
-    match = _KEY_RE.fullmatch(raw)
-    if match is None:
-        return None
-    body = raw[:-CHECKSUM_LENGTH]
-    if not hmac.compare_digest(checksum(body), match["checksum"]):
-        return None
-    return ParsedKey(key_id=match["id"], secret=match["secret"])
+    return key_format(prefix).parse(raw)
 
 
-def is_key_id(value: object) -> bool:
-    return isinstance(value, str) and _ID_RE.fullmatch(value) is not None
-
-
-def mask(key_id: str) -> str:
-    """How the UI shows a key: its public id and nothing of the secret."""
-    return f"{PREFIX}{key_id}_…"
+def mask(key_id: str, *, prefix: str = DEFAULT_PREFIX) -> str:
+    return key_format(prefix).mask(key_id)
 
 
 def verified_digest(digest_key: bytes, stored_hash: str, secret: str) -> bytes:

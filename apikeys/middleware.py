@@ -1,10 +1,10 @@
 """The /api/ guard: one middleware, the checks of SPEC §4, one rejection path.
 
-Every request under ``/api/`` passes, in this order (SPEC §4):
+Every request under ``/api/`` (APIKEYS_API_PREFIX) passes, in this order (SPEC §4):
 
 1. HTTPS in production (403 HTTPS_REQUIRED; never a redirect, which would make
    the client send its key again in clear).
-2. An ``X-Api-Key`` header (401 MISSING_API_KEY; a key in the query string is
+2. An ``X-Api-Key`` header (APIKEYS_HEADER; 401 MISSING_API_KEY; a key in the query string is
    never read: a live one there is exposed and the request gets this answer,
    with a hint, even beside a header).
 3. A well-formed key with a right checksum, a known id and the right secret
@@ -52,6 +52,7 @@ from django.core.exceptions import (
 from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
+from apikeys.conf import apikeys_settings
 from apikeys.decorators import KEYLESS, KINDS, access_of, permission_for_method
 from apikeys.guard.decision import (
     Refusal,
@@ -77,7 +78,6 @@ from apikeys.models import APIKey
 request_log = logging.getLogger("apikeys.requests")
 security_log = logging.getLogger("apikeys.security")
 
-API_PREFIX = "/api/"
 # An incoming X-Request-Id is kept when it is short and plain, so it is safe to log and echo.
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _HTML_ERRORS = {
@@ -102,7 +102,7 @@ class APIKeyMiddleware:
         self.get_response = get_response
 
     def __call__(self, http_request: HttpRequest) -> HttpResponse:
-        if not http_request.path.startswith(API_PREFIX):
+        if not http_request.path.startswith(apikeys_settings.API_PREFIX):
             return self.get_response(http_request)
         request = api_request(http_request)
         request.api_key = None
@@ -136,7 +136,7 @@ class APIKeyMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """Exceptions a view raises under /api/ become JSON, never Django's HTML pages."""
-        if not request.path.startswith(API_PREFIX):
+        if not request.path.startswith(apikeys_settings.API_PREFIX):
             return None
         if isinstance(exception, Http404):
             return _error_for_status(request, 404)

@@ -16,7 +16,8 @@ from django.db import models
 from django.utils import timezone
 
 from apikeys import keys
-from apikeys.permissions import PERMISSIONS
+from apikeys.conf import key_format
+from apikeys.permissions import registry
 
 # "Expires soon" on the list and in the CLI, "expiring-in-use" in the review: one window.
 EXPIRES_SOON_DAYS = 7
@@ -152,7 +153,7 @@ class APIKey(models.Model):
 
     @property
     def masked(self) -> str:
-        return keys.mask(self.key_id)
+        return key_format().mask(self.key_id)
 
     def is_expired(self, now: datetime | None = None) -> bool:
         return self.expires_at is not None and self.expires_at <= (now or timezone.now())
@@ -198,7 +199,9 @@ class APIKey(models.Model):
         return key_flags(self, now or timezone.now(), stale_threshold_days=threshold)
 
     def permission_objects(self) -> list:
-        return [PERMISSIONS[code] for code in self.permissions if code in PERMISSIONS]
+        return [
+            registry.permissions[code] for code in self.permissions if code in registry.permissions
+        ]
 
 
 class APIKeyPermissionUsage(models.Model):

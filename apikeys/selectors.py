@@ -9,17 +9,20 @@ draw the 50 rows on a page.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.apps import apps
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, Q, QuerySet, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from apikeys import flags, keys
+from apikeys.conf import apikeys_settings, key_format
 from apikeys.flags import KeyFlag
 from apikeys.models import (
     APIKey,
@@ -28,7 +31,7 @@ from apikeys.models import (
     APIKeyRefusal,
     Project,
 )
-from apikeys.permissions import PERMISSIONS, Permission
+from apikeys.permissions import Permission, registry
 
 PAGE_SIZE = 50
 RECENT_USE_DAYS = 7  # deleting a key used this recently needs its name typed
@@ -69,7 +72,7 @@ class KeyListParams:
         return cls(
             q=(data.get("q") or "").strip()[:100],
             status=pick("status", {code for code, _ in STATUS_CHOICES}),
-            permission=pick("permission", set(PERMISSIONS)),
+            permission=pick("permission", set(registry.permissions)),
             flag=flags.parse_filter(data.get("flag") or ""),
             sort=pick("sort", sorts, DEFAULT_SORT),
             page=(data.get("page") or "1").strip()[:10],
@@ -122,8 +125,9 @@ def _search_q(text: str) -> Q:
     # Accept what people paste: the id, the masked form "nunu_<id>_…", or a full key
     # (only its public id is used; the secret part is never compared or stored).
     candidate = text
-    if candidate.startswith(keys.PREFIX):
-        candidate = candidate[len(keys.PREFIX) :].split("_", 1)[0]
+    lead = key_format().lead
+    if candidate.startswith(lead):
+        candidate = candidate[len(lead) :].split("_", 1)[0]
     query = Q(name__icontains=text)
     if keys.is_key_id(candidate):
         query |= Q(key_id=candidate)
@@ -251,7 +255,7 @@ class KeyDetail:
     permissions: list[PermissionUse]
     chart: UsageChart
     refusals: list[APIKeyRefusal]
-    runs: list[Any]
+    activity: KeyActivity | None
     successors: list[APIKey]
     used_recently: bool
 
@@ -319,15 +323,29 @@ def scale_top(peak: int) -> int:
         magnitude *= 10
 
 
-def _runs_started_by(key: APIKey, limit: int = 20) -> list[Any]:
-    # apikeys never imports api (the arrows point one way); the runs are read
-    # through the app registry only when the api app is installed.
-    if not apps.is_installed("api"):
-        return []
-    run_model = apps.get_model("api", "Run")
-    return list(
-        run_model.objects.filter(project_id=key.project_id, initiator_key_id=key.key_id)[:limit]
-    )
+@dataclass(frozen=True)
+class KeyActivity:
+    """What the host shows on a key's page about the key's work in the host's own terms
+    (nunu: "Runs started with this key"). APIKEYS_KEY_ACTIVITY names a callable
+    ``(key) -> KeyActivity | None``; ``template`` renders ``items``."""
+
+    title: str
+    template: str
+    items: list[Any]
+    empty: str = "Nothing yet."
+
+
+@functools.cache
+def _activity_hook(path: str) -> Callable[[APIKey], KeyActivity | None]:
+    return import_string(path)
+
+
+def key_activity(key: APIKey) -> KeyActivity | None:
+    path = apikeys_settings.KEY_ACTIVITY
+    if not path:
+        return None
+    hook = _activity_hook(path) if isinstance(path, str) else path
+    return hook(key)
 
 
 def key_detail(project: Project, key_id: str, *, now: datetime | None = None) -> KeyDetail:
@@ -348,7 +366,7 @@ def key_detail(project: Project, key_id: str, *, now: datetime | None = None) ->
         permissions=permissions,
         chart=usage_chart(key, today=now.date()),
         refusals=list(APIKeyRefusal.objects.filter(key=key).order_by("-count", "code")),
-        runs=_runs_started_by(key),
+        activity=key_activity(key),
         successors=list(key.successors.order_by("created_at")),
         used_recently=used_recently(key, now),
     )

@@ -14,14 +14,14 @@ from django.http import HttpRequest, HttpResponse
 
 from apikeys.middleware import APIKeyMiddleware, as_json_error
 from apikeys.models import APIKey
-from apikeys.permissions import PERMISSION_CODES
+from apikeys.permissions import registry
 
 
 def stand_in_key() -> APIKey:
     return APIKey(
         project_id=int(getattr(settings, "BENCH_PROJECT_ID", 0) or 0),
         key_id="bench0000000",
-        permissions=list(PERMISSION_CODES),
+        permissions=list(registry.codes),
     )
 
 

@@ -354,7 +354,7 @@ def _run(args: argparse.Namespace, cleanup: Cleanup) -> int:
     }
     step = time.monotonic()
     # Before the first query: the pool forks, and no child may share a database connection.
-    api_keys = seed.hashed_keys(args.keys, params)
+    api_keys = seed.hashed_keys(args.keys, params, prefix=apikeys_settings.KEY_PREFIX)
     print(
         f"hashed {len(api_keys)} secrets with argon2id m={params['memory_cost']} KiB "
         f"t={params['time_cost']} p={params['parallelism']} in {time.monotonic() - step:.1f} s"
@@ -483,10 +483,11 @@ def _run(args: argparse.Namespace, cleanup: Cleanup) -> int:
 
 
 def dashboard_case(args: argparse.Namespace, admin, port: int) -> list[str]:  # type: ignore[no-untyped-def]
+    from apikeys.conf import apikeys_settings
     from bench import dashboard
 
     step = time.monotonic()
-    keys_for_page = seed.cheap_hashed_keys(args.dashboard_keys)
+    keys_for_page = seed.cheap_hashed_keys(args.dashboard_keys, prefix=apikeys_settings.KEY_PREFIX)
     slug = seed.seed_dashboard_project(admin, keys_for_page)
     key_ids = {key.key_id for key in keys_for_page}
     del keys_for_page

@@ -45,11 +45,13 @@ def _hash_chunk(args: tuple[dict[str, int], list[tuple[str, str, str]]]) -> list
     ]
 
 
-def hashed_keys(count: int, params: dict[str, int], *, processes: int | None = None) -> list:
+def hashed_keys(
+    count: int, params: dict[str, int], *, prefix: str, processes: int | None = None
+) -> list:
     """``count`` new keys hashed with ``params``, on every core (call before django.setup())."""
-    generated = [keys.generate() for _ in range(count)]
+    generated = [keys.generate(prefix=prefix) for _ in range(count)]
     if len({g.key_id for g in generated}) != count:  # 62**12 ids: never, but cheap to check
-        return hashed_keys(count, params, processes=processes)
+        return hashed_keys(count, params, prefix=prefix, processes=processes)
     triples = [(g.key_id, g.secret, g.plaintext) for g in generated]
     processes = processes or os.cpu_count() or 1
     chunk_size = max(1, min(50, count // (processes * 4) or 1))
@@ -60,8 +62,8 @@ def hashed_keys(count: int, params: dict[str, int], *, processes: int | None = N
         return [key for result in pool.map(_hash_chunk, chunks) for key in result]
 
 
-def cheap_hashed_keys(count: int) -> list[HashedKey]:
-    return hashed_keys(count, _CHEAP_HASH, processes=1)
+def cheap_hashed_keys(count: int, *, prefix: str) -> list[HashedKey]:
+    return hashed_keys(count, _CHEAP_HASH, prefix=prefix, processes=1)
 
 
 # --- After django.setup() ---------------------------------------------------
@@ -84,8 +86,8 @@ def seed_api_project(hashed: Sequence[HashedKey]) -> Seeded:
     from django.utils import timezone
 
     from api.models import Bug, Run
+    from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
     from apikeys.models import APIKey, Project
-    from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 
     now = timezone.now()
     permission_sets = [[READ_RUNS], [READ_RUNS, OPERATE_RUNS], [MANAGE_BUILD_STORAGE, READ_RUNS]]
@@ -129,7 +131,9 @@ def seed_api_project(hashed: Sequence[HashedKey]) -> Seeded:
                 for n in range(rng.randint(0, 2))
             ]
         )
-    wrong = keys.generate(key_id=hashed[1].key_id).plaintext
+    from apikeys.conf import apikeys_settings
+
+    wrong = keys.generate(prefix=apikeys_settings.KEY_PREFIX, key_id=hashed[1].key_id).plaintext
     return Seeded(
         api_project_slug=project.slug,
         api_project_id=project.pk,
@@ -162,8 +166,8 @@ def seed_dashboard_project(user, hashed: Sequence[HashedKey]) -> str:  # type: i
     from django.db import transaction
     from django.utils import timezone
 
+    from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
     from apikeys.models import APIKey, Membership, Project
-    from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 
     now = timezone.now()
     rng = random.Random(4)

@@ -16,8 +16,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework_api_key.permissions import HasAPIKey
 
+from api.permissions import READ_RUNS
 from apikeys.decorators import require_permission
-from apikeys.permissions import READ_RUNS
 from nunu_admin.urls import urlpatterns as project_urlpatterns
 
 

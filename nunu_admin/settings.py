@@ -307,6 +307,10 @@ CONTENT_SECURITY_POLICY = {
 }
 
 # --- API keys (README, "Configuration"; every default is in apikeys/conf.py) ---
+APIKEYS_PERMISSIONS = "api.permissions.PERMISSIONS"
+APIKEYS_PRESETS = "api.permissions.PRESETS"
+APIKEYS_KEY_PREFIX = "nunu"
+APIKEYS_KEY_ACTIVITY = "api.selectors.runs_started_by"
 APIKEYS_SITE_NAME = "nunu admin"
 # A deployment may change any of these from its environment; unset, apikeys' default holds.
 for _name in (

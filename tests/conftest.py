@@ -10,9 +10,9 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from api.permissions import PERMISSION_CODES
 from apikeys import services
 from apikeys.models import APIKey, Membership, Project
-from apikeys.permissions import PERMISSION_CODES
 from tests.faults import private_redis, silent_listener  # noqa: F401 (fixtures)
 
 

@@ -5,13 +5,13 @@ from django.http import Http404, JsonResponse
 from django.urls import path
 from django.views.decorators.http import require_GET
 
+from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 from apikeys.decorators import (
     authenticated_by,
     public,
     require_permission,
     require_permissions_by_method,
 )
-from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 
 
 def _echo(request, **kwargs):

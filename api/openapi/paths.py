@@ -20,7 +20,7 @@ from api.openapi.components import (
     query,
     ref,
 )
-from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
+from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 
 RUN_ID = path_parameter("runId", {"type": "string"}, "The run's id (a UUID).")
 BUILD_ID = path_parameter("buildId", {"type": "string"}, "The build's id (a UUID).")

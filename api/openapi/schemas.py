@@ -14,7 +14,7 @@ from api.openapi.components import (
 )
 from api.storage import MAX_PARTS
 from apikeys.allowlist import MAX_ENTRIES as MAX_ALLOWED_IPS
-from apikeys.permissions import PERMISSIONS
+from apikeys.permissions import registry
 
 
 def schemas() -> dict[str, Any]:
@@ -190,7 +190,7 @@ def schemas() -> dict[str, Any]:
                 },
                 "permissions": {
                     "type": "array",
-                    "items": {"type": "string", "enum": list(PERMISSIONS)},
+                    "items": {"type": "string", "enum": list(registry.codes)},
                 },
                 "created_at": TIMESTAMP,
                 "expires_at": nullable(TIMESTAMP),

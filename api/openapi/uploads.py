@@ -26,10 +26,10 @@ from api.openapi.paths import (
     UPLOAD_CONFLICT,
     UPLOAD_GONE,
 )
+from api.permissions import MANAGE_BUILD_STORAGE
 from api.storage import MAX_PARTS
 from api.views.upload_input import MAX_TAG_LENGTH, MAX_TAGS, TIMEOUT_RANGE
 from api.views.uploads import MAX_PART_URLS
-from apikeys.permissions import MANAGE_BUILD_STORAGE
 
 
 def upload_paths() -> dict[str, Any]:

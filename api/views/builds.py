@@ -16,6 +16,7 @@ from django.http import HttpResponse
 from api import selectors, services
 from api.models import Build
 from api.pagination import PaginationError, paginate, parse_page_request
+from api.permissions import MANAGE_BUILD_STORAGE
 from api.serializers import build_to_dict
 from api.views.base import (
     is_read,
@@ -29,7 +30,6 @@ from api.views.base import (
 from apikeys.decorators import require_permission
 from apikeys.guard.errors import json_error
 from apikeys.guard.request import APIRequest
-from apikeys.permissions import MANAGE_BUILD_STORAGE
 
 STATUSES = tuple(Build.Status.values)
 

@@ -22,7 +22,7 @@ from api.openapi.schemas import schemas
 from api.openapi.uploads import upload_paths
 from api.views.base import method_not_allowed
 from apikeys.decorators import public
-from apikeys.permissions import PERMISSIONS
+from apikeys.permissions import registry
 
 __all__ = ["ERROR_CODES", "document", "openapi_json"]
 
@@ -30,7 +30,8 @@ __all__ = ["ERROR_CODES", "document", "openapi_json"]
 @cache
 def _document() -> dict[str, Any]:
     permissions = "\n".join(
-        f"- `{p.code}`: {p.description} ({', '.join(p.endpoints)})" for p in PERMISSIONS.values()
+        f"- `{p.code}`: {p.description} ({', '.join(p.endpoints)})"
+        for p in registry.permissions.values()
     )
     return {
         "openapi": "3.1.0",

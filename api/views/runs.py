@@ -39,6 +39,7 @@ from django.http import HttpResponse
 from api import selectors, services
 from api.models import Build, Run
 from api.pagination import PaginationError, parse_page_request, single_page
+from api.permissions import OPERATE_RUNS, READ_RUNS
 from api.serializers import bug_to_dict, run_to_dict
 from api.views.base import (
     BadBody,
@@ -56,7 +57,6 @@ from api.views.base import (
 )
 from apikeys.decorators import require_permission, require_permissions_by_method
 from apikeys.guard.request import APIRequest
-from apikeys.permissions import OPERATE_RUNS, READ_RUNS
 
 MAX_NAME_LENGTH = Run._meta.get_field("name").max_length or 200
 MAX_TAGS = 50

@@ -22,6 +22,7 @@ from django.http import HttpResponse, JsonResponse
 
 from api import services, signing
 from api.models import Build
+from api.permissions import MANAGE_BUILD_STORAGE
 from api.serializers import build_to_dict, timestamp
 from api.storage import ReceivedPart, UploadError, backend, expected_part_size, payload_too_large
 from api.views.base import (
@@ -39,7 +40,6 @@ from api.views.upload_input import client_parts, upload_request
 from apikeys.decorators import authenticated_by, require_permission
 from apikeys.guard.errors import json_error
 from apikeys.guard.request import APIRequest
-from apikeys.permissions import MANAGE_BUILD_STORAGE
 
 # One GET /builds/upload/parts hands out at most this many URLs.
 MAX_PART_URLS = 1000

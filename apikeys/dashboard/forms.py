@@ -14,7 +14,7 @@ from django import forms
 
 from apikeys import allowlist, services
 from apikeys.models import APIKey, Project
-from apikeys.permissions import PERMISSIONS, PRESETS
+from apikeys.permissions import registry
 from apikeys.selectors import RECENT_USE_DAYS
 
 CUSTOM = "custom"
@@ -24,7 +24,11 @@ EXPIRY_NONE = "none"
 
 
 def permission_choices() -> list[tuple[str, str]]:
-    return [(code, perm.label) for code, perm in PERMISSIONS.items()]
+    return [(code, perm.label) for code, perm in registry.permissions.items()]
+
+
+def preset_choices() -> list[tuple[str, str]]:
+    return [*((slug, p.label) for slug, p in registry.presets.items()), (CUSTOM, "Custom")]
 
 
 class AllowedIPsField(forms.CharField):
@@ -89,7 +93,7 @@ class DetailsForm(forms.Form):
 
 class PermissionsForm(forms.Form):
     preset = forms.ChoiceField(
-        choices=[*((slug, p.label) for slug, p in PRESETS.items()), (CUSTOM, "Custom")],
+        choices=preset_choices,
         widget=forms.RadioSelect,
         error_messages={"required": "Choose a preset, or Custom and the permissions you need."},
     )
@@ -102,8 +106,8 @@ class PermissionsForm(forms.Form):
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         preset = data.get("preset")
-        if preset in PRESETS:
-            data["permissions"] = list(PRESETS[preset].permissions)
+        if preset in registry.presets:
+            data["permissions"] = list(registry.presets[preset].permissions)
         elif preset == CUSTOM and not data.get("permissions"):
             self.add_error("permissions", "Tick at least one permission for a custom key.")
         return data

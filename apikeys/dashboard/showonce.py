@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 from django.urls import Resolver404, resolve
 
-from apikeys.permissions import PERMISSIONS
+from apikeys.conf import apikeys_settings
+from apikeys.permissions import registry
 
 # Answers for any usable key, whatever its permissions (SPEC §11), once installed.
 INTROSPECTION = "/api/v1/key"
@@ -23,13 +24,20 @@ class ExampleCall:
     path: str  # under the site's root, e.g. /api/v1/runs
     body: str = ""  # JSON for a POST, else empty
 
-    def curl(self, base_url: str, header: str = "X-Api-Key", variable: str = "NUNU_API_KEY") -> str:
+    def curl(self, base_url: str, header: str | None = None, variable: str | None = None) -> str:
+        header = header or apikeys_settings.HEADER
+        variable = variable or key_variable()
         parts = ["curl", "--fail-with-body"]
         if self.method != "GET":
             parts += ["-X", self.method, "-H", '"Content-Type: application/json"']
             parts += ["-d", f"'{self.body}'"]
         parts += ["-H", f'"{header}: ${variable}"', f"{base_url.rstrip('/')}{self.path}"]
         return " ".join(parts)
+
+
+def key_variable() -> str:
+    """The environment variable the snippets keep the key in: ``nunu`` → ``NUNU_API_KEY``."""
+    return f"{apikeys_settings.KEY_PREFIX.upper()}_API_KEY"
 
 
 def _routed(path: str) -> bool:
@@ -45,10 +53,14 @@ def example_call(permission_codes: Iterable[str]) -> ExampleCall:
     id in it) among the key's endpoints; else its first endpoint with an empty body."""
     if _routed(INTROSPECTION):
         return ExampleCall("GET", INTROSPECTION)
-    endpoints = [endpoint for code in permission_codes for endpoint in PERMISSIONS[code].endpoints]
+    endpoints = [
+        endpoint for code in permission_codes for endpoint in registry.permissions[code].endpoints
+    ]
     for endpoint in endpoints:
         method, path = endpoint.split(" ", 1)
         if method == "GET" and "{" not in path:
             return ExampleCall(method, path)
+    if not endpoints:  # a host may register permissions without listing endpoints
+        return ExampleCall("GET", apikeys_settings.API_PREFIX)
     method, path = endpoints[0].split(" ", 1)
     return ExampleCall(method, path, body="{}")

@@ -22,7 +22,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from apikeys import keys, services
+from apikeys import services
+from apikeys.conf import key_format
 from apikeys.guard.authentication import authenticate
 from apikeys.models import APIKey
 
@@ -52,7 +53,7 @@ class VerificationBudget:
 
 def live_key(token: object, *, may_verify: Callable[[], bool]) -> APIKey | None:
     """The stored key ``token`` is (any state but deleted) when its secret is right."""
-    if keys.parse(token) is None:  # no database, no argon2 for junk
+    if key_format().parse(token) is None:  # no database, no argon2 for junk
         return None
     assert isinstance(token, str)
     return authenticate(token, may_verify=may_verify)

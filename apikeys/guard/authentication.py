@@ -47,7 +47,7 @@ from django.conf import settings as django_settings
 from django.db import connections, router
 
 from apikeys import keys, rows, services
-from apikeys.conf import apikeys_settings
+from apikeys.conf import apikeys_settings, key_format
 from apikeys.guard import ratelimit
 from apikeys.guard.sharedcache import shared_cache
 from apikeys.models import APIKey
@@ -187,7 +187,7 @@ def authenticate(raw: str, *, may_verify: Callable[[], bool] = lambda: True) -> 
     public identifiers shown in the UI, so answering an unknown id faster than
     a wrong secret gives nothing away.)
     """
-    parsed = keys.parse(raw)
+    parsed = key_format().parse(raw)
     if parsed is None:
         return None
     key = _key_by_id(parsed.key_id)

@@ -42,7 +42,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 
 from apikeys import allowlist, keys, services
-from apikeys.conf import apikeys_settings
+from apikeys.conf import apikeys_settings, key_format
 from apikeys.exposure.lookup import expose_reported
 from apikeys.guard import ratelimit, usage
 from apikeys.guard.authentication import authenticate
@@ -52,8 +52,18 @@ from apikeys.models import APIKey
 
 request_log = logging.getLogger("apikeys.requests")
 
-KEY_HEADER = "HTTP_X_API_KEY"
-WWW_AUTHENTICATE = 'ApiKey header="X-Api-Key"'
+
+@functools.lru_cache(maxsize=8)
+def _header_names(header: str) -> tuple[str, str]:
+    """(the request.META name of the key header, the WWW-Authenticate challenge)."""
+    return "HTTP_" + header.upper().replace("-", "_"), f'ApiKey header="{header}"'
+
+
+def www_authenticate() -> str:
+    """The challenge every 401 carries: which header the key goes in (APIKEYS_HEADER)."""
+    return _header_names(apikeys_settings.HEADER)[1]
+
+
 EXPIRES_HEADER = "X-Api-Key-Expires"
 # Query parameters a client might put a key in by mistake: we never read them, but say so.
 _KEY_QUERY_PARAMETERS = frozenset({"api_key", "apikey", "api-key", "x-api-key", "key", "token"})
@@ -110,7 +120,7 @@ def authenticate_request(request: HttpRequest) -> APIKey:
         # Check 2 reads keys from the header only; one sent in the URL is refused
         # even beside a header, and is now exposed.
         raise missing_key(request, in_url=True)
-    raw = request.META.get(KEY_HEADER)
+    raw = request.META.get(_header_names(apikeys_settings.HEADER)[0])
     if not raw:
         limit.refuse_if_over()
         raise missing_key(request)
@@ -121,7 +131,7 @@ def authenticate_request(request: HttpRequest) -> APIKey:
             401,
             "INVALID_API_KEY",
             "The API key is not valid; check that it was copied whole, or create a new one.",
-            headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+            headers={"WWW-Authenticate": www_authenticate()},
         )
     check_usable(key)
     check_client_address(request, key)
@@ -204,8 +214,8 @@ def missing_key(request: HttpRequest, *, in_url: bool = False) -> Refusal:
     return Refusal(
         401,
         "MISSING_API_KEY",
-        "This endpoint needs an API key; send it in the X-Api-Key header." + hint,
-        headers={"WWW-Authenticate": WWW_AUTHENTICATE},
+        f"This endpoint needs an API key; send it in the {apikeys_settings.HEADER} header." + hint,
+        headers={"WWW-Authenticate": www_authenticate()},
     )
 
 
@@ -232,11 +242,12 @@ def keys_in_url(request: HttpRequest) -> list[str]:
         return []
     if "%" in query or "+" in query:
         query = unquote_plus(query, errors="replace")
-    if keys.PREFIX not in query:
+    shape = key_format()
+    if shape.lead not in query:
         return []
     found = []
-    for match in _url_key_pattern().finditer(query):
-        if keys.parse(match.group()) is not None and match.group() not in found:
+    for match in _key_pattern(shape.lead).finditer(query):
+        if shape.parse(match.group()) is not None and match.group() not in found:
             found.append(match.group())
             if len(found) >= _MAX_URL_KEYS:
                 break
@@ -276,10 +287,6 @@ def expose_keys_in_url(
 def _key_pattern(prefix: str) -> re.Pattern[str]:
     tail = keys.SECRET_LENGTH + keys.CHECKSUM_LENGTH
     return re.compile(rf"{re.escape(prefix)}[0-9A-Za-z]{{{keys.ID_LENGTH}}}_[0-9A-Za-z]{{{tail}}}")
-
-
-def _url_key_pattern() -> re.Pattern[str]:
-    return _key_pattern(keys.PREFIX)  # read at call time: the prefix is the host's
 
 
 def expiry_headers(key: APIKey) -> dict[str, str]:

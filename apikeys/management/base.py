@@ -1,4 +1,4 @@
-"""What every nunu admin management command shares.
+"""What every apikeys management command shares.
 
 CI scripts read these commands' output to the letter, so the rules are fixed:
 
@@ -32,6 +32,7 @@ from django.core.management.base import (
 from django.db import DatabaseError, connections
 
 from apikeys import allowlist, keys
+from apikeys.conf import key_format
 from apikeys.services import Actor
 
 EXIT_NOT_FOUND = 1
@@ -191,9 +192,10 @@ def iso_datetime(value: str) -> datetime:
 def key_id(value: str) -> str:
     """The 12-character public id of a key; never echo what might be a whole key."""
     value = value.strip()
-    if value.startswith(keys.PREFIX):
+    lead = key_format().lead
+    if value.startswith(lead):
         raise argparse.ArgumentTypeError(
-            "pass only the key's 12-character id (the part after nunu_), not the key; "
+            f"pass only the key's 12-character id (the part after {lead}), not the key; "
             "see `apikey list`"
         )
     if not keys.is_key_id(value):

@@ -59,7 +59,7 @@ def key_create(
     validate_expiry(project, expires_at, now=now)
 
     for _ in range(_ID_ATTEMPTS):
-        generated = keys.generate()
+        generated = keys.generate(prefix=apikeys_settings.KEY_PREFIX)
         try:
             with transaction.atomic():
                 key = APIKey.objects.create(

@@ -25,8 +25,8 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
+from api.permissions import PERMISSION_CODES
 from api.views.openapi import document
-from apikeys.permissions import PERMISSION_CODES
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "15"))
 REQUESTS: Counter[str] = Counter()

@@ -16,6 +16,7 @@ import pytest
 from django.urls import Resolver404, resolve
 
 from api.models import Build, Run
+from api.permissions import PERMISSION_CODES
 from apikeys.decorators import (
     BY_METHOD,
     KEY_REQUIRED,
@@ -23,12 +24,12 @@ from apikeys.decorators import (
     access_of,
     permission_for_method,
 )
-from apikeys.permissions import PERMISSION_CODES, PERMISSIONS
+from apikeys.permissions import registry
 from tests.api_factories import make_build, make_run
 
 ENDPOINTS = [
     (code, *endpoint.split(" ", 1))
-    for code, permission in PERMISSIONS.items()
+    for code, permission in registry.permissions.items()
     for endpoint in permission.endpoints
 ]
 ENDPOINT_IDS = [f"{method} {path}" for _, method, path in ENDPOINTS]

@@ -8,8 +8,8 @@ import pytest
 from django.core.management import call_command
 
 from api.models import Build
+from api.permissions import MANAGE_BUILD_STORAGE
 from api.storage import S3Backend, backend
-from apikeys.permissions import MANAGE_BUILD_STORAGE
 from tests.moto_s3 import moto_endpoint, s3_client, use_s3_bucket  # noqa: F401 (fixture)
 from tests.upload_helpers import Uploader, payload, put_bytes
 

@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
+from api.permissions import READ_RUNS
 from apikeys.models import (
     APIKey,
     APIKeyDailyUsage,
@@ -18,7 +19,6 @@ from apikeys.models import (
     AuditEvent,
     ExpiryNotice,
 )
-from apikeys.permissions import READ_RUNS
 
 REGISTERED = [model for model in apps.get_models() if admin.site.is_registered(model)]
 APIKEYS_MODELS = [model for model in REGISTERED if model._meta.app_label == "apikeys"]

@@ -16,13 +16,14 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from api.permissions import MANAGE_BUILD_STORAGE, READ_RUNS
 from apikeys import keys, services
+from apikeys.conf import key_format
 from apikeys.guard.sharedcache import shared_cache
 from apikeys.models import APIKey
-from apikeys.permissions import MANAGE_BUILD_STORAGE, READ_RUNS
 from tests.faults import finishes, redis_caches
 
-KEY_RE = re.compile(keys.KEY_PATTERN)
+KEY_RE = re.compile(key_format().pattern)
 RUNS = "/api/v1/runs"
 
 
@@ -56,13 +57,13 @@ def test_every_answer_of_the_guard_table_while_the_cache_is_down(
     settings.APIKEYS_RATE_LIMIT_FAILURES = 4
     valid, valid_key = make_key(project, [READ_RUNS])
     _, expired_key = make_key(project, [READ_RUNS], expires_at=timezone.now() + timedelta(days=1))
-    APIKey.objects.filter(key_id=keys.parse(expired_key).key_id).update(  # type: ignore[union-attr]
+    APIKey.objects.filter(key_id=key_format().parse(expired_key).key_id).update(  # type: ignore[union-attr]
         expires_at=timezone.now() - timedelta(minutes=1)
     )
     disabled, disabled_key = make_key(project, [READ_RUNS])
     services.key_deactivate(key=disabled, actor=services.Actor.cli("test"))
     _, builds_only_key = make_key(project, [MANAGE_BUILD_STORAGE])
-    wrong_key = keys.generate(key_id=valid.key_id).plaintext
+    wrong_key = key_format().generate(key_id=valid.key_id).plaintext
 
     answers = {
         "no key": call("GET", RUNS, ip="192.0.2.1"),
@@ -132,7 +133,7 @@ def test_the_per_key_budget_holds_in_memory_while_the_cache_is_down(
         lambda self, h, s: calls.__setitem__("n", calls["n"] + 1) or original(self, h, s),
     )
     for n in range(10):
-        wrong = keys.generate(key_id=key.key_id).plaintext
+        wrong = key_format().generate(key_id=key.key_id).plaintext
         assert call("GET", RUNS, wrong, ip=f"198.51.100.{n + 1}").status_code == 401
     assert calls["n"] == 3
 

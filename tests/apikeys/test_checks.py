@@ -85,7 +85,7 @@ def test_key_required_is_a_declaration_and_an_unknown_kind_is_reported(settings)
 def test_the_guard_lets_any_key_through_key_required_and_none_through_an_unknown_kind(
     settings, project, make_key, api
 ):
-    from apikeys.permissions import READ_RUNS
+    from api.permissions import READ_RUNS
 
     settings.ROOT_URLCONF = "tests.access_kinds_urls"
     key, plaintext = make_key(project, [READ_RUNS])
@@ -93,3 +93,35 @@ def test_the_guard_lets_any_key_through_key_required_and_none_through_an_unknown
     assert api(None).get("/api/v1/whoami").status_code == 401
     refused = api(plaintext).get("/api/v1/mystery")
     assert (refused.status_code, refused.json()["code"]) == (403, "MISSING_PERMISSION")
+
+
+def test_a_declared_code_nobody_registered_is_reported_not_raised_at_import(settings):
+    settings.ROOT_URLCONF = "tests.unknown_code_urls"  # importing it raised nothing
+    errors = [e for e in check_api_views_declare_access() if e.id == "apikeys.E005"]
+    assert sorted(e.msg.split("'")[1] for e in errors) == ["project:launch", "project:read-rnus"]
+    assert "tests.unknown_code_urls.typo" in " ".join(e.msg for e in errors)
+
+
+def test_a_key_never_passes_a_view_whose_code_nobody_registered(settings, project, make_key, api):
+    settings.ROOT_URLCONF = "tests.unknown_code_urls"
+    _, plaintext = make_key(project)
+    response = api(plaintext).get("/api/v1/typo")
+    assert response.status_code == 403
+    assert response.json()["code"] == "MISSING_PERMISSION"
+
+
+def test_a_registry_that_cannot_be_read_is_a_check_error(settings):
+    from apikeys.checks import check_registry
+
+    assert check_registry() == []
+    settings.APIKEYS_PERMISSIONS = "no.such.module.PERMISSIONS"
+    errors = check_registry()
+    assert [e.id for e in errors] == ["apikeys.E003"]
+    assert "'no.such.module.PERMISSIONS' cannot be imported" in errors[0].msg
+
+
+def test_a_key_prefix_that_is_not_letters_and_digits_is_a_check_error(settings):
+    from apikeys.checks import check_registry
+
+    settings.APIKEYS_KEY_PREFIX = "my_app"
+    assert [e.id for e in check_registry()] == ["apikeys.E004"]

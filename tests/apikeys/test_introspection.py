@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
+from api.permissions import MANAGE_BUILD_STORAGE, READ_RUNS
 from apikeys import services
-from apikeys.permissions import MANAGE_BUILD_STORAGE, READ_RUNS
 
 URL = "/api/v1/key"
 

@@ -31,11 +31,26 @@ def test_keys_py_imports_no_django():
     assert result.stdout.strip() == "[]"
 
 
-def test_a_key_matches_the_published_pattern_and_length():
-    key = keys.generate()
-    assert re.fullmatch(keys.KEY_PATTERN, key.plaintext)
-    assert len(key.plaintext) == keys.KEY_LENGTH == 56
-    assert key.plaintext.startswith(f"nunu_{key.key_id}_{key.secret}")
+@pytest.mark.parametrize("prefix", [keys.DEFAULT_PREFIX, "nunu", "x"])
+def test_a_key_matches_the_published_pattern_and_length(prefix):
+    key = keys.generate(prefix=prefix)
+    shape = keys.key_format(prefix)
+    assert re.fullmatch(shape.pattern, key.plaintext)
+    assert len(key.plaintext) == shape.length == len(prefix) + 52
+    assert key.plaintext.startswith(f"{prefix}_{key.key_id}_{key.secret}")
+    assert keys.parse(key.plaintext, prefix=prefix) is not None
+
+
+def test_a_key_is_refused_under_another_prefix():
+    key = keys.generate(prefix="nunu")
+    assert keys.parse(key.plaintext, prefix="acme") is None
+    assert keys.parse(key.plaintext) is None
+
+
+@pytest.mark.parametrize("prefix", ["", "has_underscore", "dash-ed", "é", "x" * 21, None])
+def test_a_prefix_is_letters_and_digits(prefix):
+    with pytest.raises(ValueError, match="letters and digits"):
+        keys.KeyFormat(prefix)  # type: ignore[arg-type]
 
 
 def test_repr_never_shows_the_secret():
@@ -57,9 +72,12 @@ def test_no_input_makes_parse_raise(value):
 
 @given(st.text(alphabet=keys.BASE62 + "_-+/= \n\x00é", min_size=50, max_size=60))
 def test_near_miss_strings_are_refused_unless_they_are_a_well_formed_key(value):
-    parsed = keys.parse("nunu_" + value)
+    parsed = keys.parse("nunu_" + value, prefix="nunu")
     # Only a string that is exactly a key (id, secret and a matching checksum) parses.
-    assert parsed is None or keys.format_key(parsed.key_id, parsed.secret) == "nunu_" + value
+    assert (
+        parsed is None
+        or keys.format_key(parsed.key_id, parsed.secret, prefix="nunu") == "nunu_" + value
+    )
 
 
 @given(generated_keys, st.data())

@@ -11,12 +11,12 @@ from django.http import HttpResponse, HttpResponseNotFound
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
-from apikeys import keys, services
-from apikeys.conf import apikeys_settings
+from api.permissions import OPERATE_RUNS, READ_RUNS
+from apikeys import services
+from apikeys.conf import apikeys_settings, key_format
 from apikeys.guard.errors import REQUEST_ID_HEADER
 from apikeys.middleware import APIKeyMiddleware
 from apikeys.models import APIKey, APIKeyRefusal
-from apikeys.permissions import OPERATE_RUNS, READ_RUNS
 
 WWW_AUTHENTICATE = 'ApiKey header="X-Api-Key"'
 
@@ -127,14 +127,14 @@ def test_a_key_in_the_query_string_is_never_read_and_the_answer_says_so(project,
 
 
 def _variants(plaintext: str, key: APIKey) -> dict[str, str]:
-    parsed = keys.parse(plaintext)
+    parsed = key_format().parse(plaintext)
     assert parsed is not None
     flipped = "A" if plaintext[-1] != "A" else "B"
-    other_secret = keys.generate(key_id=key.key_id).plaintext
+    other_secret = key_format().generate(key_id=key.key_id).plaintext
     return {
         "malformed": "not a key at all",
         "bad checksum": plaintext[:-1] + flipped,
-        "unknown id": keys.generate().plaintext,
+        "unknown id": key_format().generate().plaintext,
         "wrong secret": other_secret,
         "too long": plaintext + "x" * 10_000,
     }
@@ -161,7 +161,7 @@ def test_a_deleted_key_is_refused_on_the_very_next_request(project, make_key, ap
 def test_a_wrong_secret_for_a_disabled_key_is_401_not_403(project, make_key, api):
     key, _ = make_key(project, [READ_RUNS])
     services.key_deactivate(key=key, actor=services.Actor.cli("test"))
-    wrong = keys.generate(key_id=key.key_id).plaintext
+    wrong = key_format().generate(key_id=key.key_id).plaintext
     assert_error(api(wrong).get("/api/v1/read"), 401, "INVALID_API_KEY")
 
 
@@ -281,7 +281,7 @@ def test_a_disallowed_host_answers_json_400(project, make_key, api):
 def test_too_many_failures_from_one_ip_answer_429_with_retry_after(settings, project, make_key):
     settings.APIKEYS_RATE_LIMIT_FAILURES = 3
     key, plaintext = make_key(project, [READ_RUNS])
-    wrong = keys.generate(key_id=key.key_id).plaintext
+    wrong = key_format().generate(key_id=key.key_id).plaintext
     attacker = Client(REMOTE_ADDR="203.0.113.9")
     for _ in range(3):
         response = attacker.get("/api/v1/read", headers={"X-Api-Key": wrong})
@@ -324,7 +324,7 @@ def test_no_log_line_contains_the_key(caplog, project, make_key, api):
         api(plaintext).get("/api/v1/crash")
     logged = "\n".join(r.getMessage() + str(r.args) for r in caplog.records)
     assert key.key_id in logged
-    assert keys.parse(plaintext).secret not in logged  # type: ignore[union-attr]
+    assert key_format().parse(plaintext).secret not in logged  # type: ignore[union-attr]
 
 
 # --- Client address -----------------------------------------------------------
@@ -436,3 +436,33 @@ def test_called_directly_a_view_that_raises_is_a_json_500_not_a_traceback(
         response = APIKeyMiddleware(view)(request)
     assert_error(response, 500, "INTERNAL_ERROR")
     assert plaintext not in caplog.text
+
+
+# --- Where keys are presented (APIKEYS_HEADER, APIKEYS_API_PREFIX, APIKEYS_KEY_PREFIX) ---
+
+
+def test_the_key_header_is_the_hosts_setting(settings, project, make_key):
+    settings.APIKEYS_HEADER = "X-Acme-Key"
+    _, plaintext = make_key(project, [READ_RUNS])
+    client = Client()
+    assert client.get("/api/v1/read", headers={"X-Acme-Key": plaintext}).status_code == 200
+    refused = client.get("/api/v1/read", headers={"X-Api-Key": plaintext})
+    body = assert_error(refused, 401, "MISSING_API_KEY")
+    assert "X-Acme-Key header" in body["error"]
+    assert refused["WWW-Authenticate"] == 'ApiKey header="X-Acme-Key"'
+
+
+def test_the_guarded_prefix_is_the_hosts_setting(settings, db, api):
+    settings.APIKEYS_API_PREFIX = "/elsewhere/"
+    assert_error(api().get("/elsewhere/undeclared"), 401, "MISSING_API_KEY")
+    assert api().get("/api/v1/read").json()["data"]["key_id"] is None  # not guarded now
+
+
+def test_a_key_made_under_another_prefix_is_invalid(settings, project, make_key, api):
+    _, plaintext = make_key(project, [READ_RUNS])
+    settings.APIKEYS_KEY_PREFIX = "acme"
+    assert_error(api(plaintext).get("/api/v1/read"), 401, "INVALID_API_KEY")
+    acme_key, acme_plaintext = make_key(project, [READ_RUNS])
+    assert acme_plaintext.startswith(f"acme_{acme_key.key_id}_")
+    assert acme_key.masked.startswith("acme_")
+    assert api(acme_plaintext).get("/api/v1/read").status_code == 200

@@ -7,10 +7,10 @@ from datetime import timedelta
 from django.db import DEFAULT_DB_ALIAS, connections
 from django.utils import timezone
 
+from api.permissions import READ_RUNS
 from apikeys import rows
 from apikeys.guard.authentication import GUARD_FIELDS, _key_by_id
 from apikeys.models import APIKey
-from apikeys.permissions import READ_RUNS
 
 # The wrapper itself: django.db.connection is a proxy, and converters are cached per wrapper.
 connection = connections[DEFAULT_DB_ALIAS]

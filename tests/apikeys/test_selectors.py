@@ -9,11 +9,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 from apikeys import selectors
 from apikeys.dashboard.access import user_projects
 from apikeys.flags import KEY_STATE_FLAGS
 from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyPermissionUsage, APIKeyRefusal
-from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 from apikeys.selectors import KeyListParams
 
 pytestmark = pytest.mark.django_db

@@ -9,14 +9,16 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from apikeys import keys, services
+from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
+from apikeys import services
+from apikeys.conf import key_format
 from apikeys.models import APIKey
-from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, PRESETS, READ_RUNS
+from apikeys.permissions import registry
 from tests.e2e.conftest import call_api, log_in
 
 pytestmark = pytest.mark.e2e
 
-KEY_RE = re.compile(keys.KEY_PATTERN)
+KEY_RE = re.compile(key_format().pattern)
 LIST = "/projects/acme/admin/api-keys/"
 
 
@@ -53,12 +55,12 @@ def run_wizard(
     return plaintext
 
 
-@pytest.mark.parametrize("preset", list(PRESETS))
+@pytest.mark.parametrize("preset", list(registry.presets))
 def test_wizard_with_each_preset_shows_a_key_that_works_once(
     page, live_server, admin, preset, screenshot
 ):
     log_in(page, live_server.url, "alice")
-    label = PRESETS[preset].label
+    label = registry.presets[preset].label
     shoot = screenshot if preset == "ci-cd" else None
     plaintext = run_wizard(
         page, live_server.url, name=f"{label} key", preset_label=label, shoot=shoot
@@ -71,11 +73,11 @@ def test_wizard_with_each_preset_shows_a_key_that_works_once(
 
     # The key works against the API with exactly its preset's permissions.
     status, body = call_api(live_server.url, plaintext)
-    if READ_RUNS in PRESETS[preset].permissions:
+    if READ_RUNS in registry.presets[preset].permissions:
         assert status == 200, body
     else:
         assert (status, body["code"]) == (403, "MISSING_PERMISSION"), body
-    if MANAGE_BUILD_STORAGE in PRESETS[preset].permissions:
+    if MANAGE_BUILD_STORAGE in registry.presets[preset].permissions:
         assert call_api(live_server.url, plaintext, "/api/v1/builds")[0] == 200
 
     # Reload and Back never show it again.

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
+from api.permissions import OPERATE_RUNS, READ_RUNS
 from apikeys.models import APIKey
-from apikeys.permissions import OPERATE_RUNS, READ_RUNS
 from tests.e2e.conftest import log_in
 
 pytestmark = pytest.mark.e2e

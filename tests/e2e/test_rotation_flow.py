@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from api.permissions import READ_RUNS
 from apikeys import services
 from apikeys.guard import usage
 from apikeys.models import APIKey
-from apikeys.permissions import READ_RUNS
 
 pytestmark = pytest.mark.e2e
 

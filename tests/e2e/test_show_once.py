@@ -11,9 +11,10 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
+from api.permissions import READ_RUNS
 from apikeys import services
 from apikeys.models import APIKey
-from apikeys.permissions import PRESETS, READ_RUNS
+from apikeys.permissions import registry
 from tests.e2e.conftest import log_in
 from tests.e2e.test_dashboard import run_wizard
 
@@ -50,7 +51,7 @@ def send(method: str, url: str, body: bytes | None, key: str) -> int:
         return error.code
 
 
-@pytest.mark.parametrize("preset", list(PRESETS))
+@pytest.mark.parametrize("preset", list(registry.presets))
 def test_the_snippets_call_what_the_key_may_do_and_keep_the_secret_off_command_lines(
     browser, live_server, admin, preset, screenshot
 ):
@@ -59,7 +60,7 @@ def test_the_snippets_call_what_the_key_may_do_and_keep_the_secret_off_command_l
     )
     page = context.new_page()
     log_in(page, live_server.url, "alice")
-    label = PRESETS[preset].label
+    label = registry.presets[preset].label
     plaintext = run_wizard(page, live_server.url, name=f"{label} snippet", preset_label=label)
     snippets = page.locator(".snippets pre")
     expect(snippets).to_have_count(3)

@@ -8,9 +8,9 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from api.permissions import OPERATE_RUNS, READ_RUNS
 from apikeys.guard import usage
 from apikeys.models import APIKey
-from apikeys.permissions import OPERATE_RUNS, READ_RUNS
 from tests.e2e.conftest import call_api, log_in
 from tests.e2e.test_dashboard import run_wizard
 

@@ -25,8 +25,8 @@ CHILD = r"""
 import json, os, django
 django.setup()
 from django.test import Client
-from apikeys import keys
-key = keys.generate().plaintext
+from apikeys.conf import key_format
+key = key_format().generate().plaintext
 client = Client(raise_request_exception=False)
 answers = {}
 def record(name, response):

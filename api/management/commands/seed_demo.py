@@ -24,6 +24,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from api.models import Bug, Build, Run
+from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 from apikeys import services
 from apikeys.management.base import BadInput
 from apikeys.management.base import Command as CLICommand
@@ -35,7 +36,7 @@ from apikeys.models import (
     Membership,
     Project,
 )
-from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, PRESETS, READ_RUNS
+from apikeys.permissions import registry
 
 # Where the dev server listens; `make run` passes the HOST and PORT it chose.
 DEFAULT_URL = "http://127.0.0.1:8000"
@@ -53,9 +54,9 @@ FORMER_MEMBER = "sam"
 QUICK_START_KEY = "Quick start key"
 ROTATED_KEY = "Deploy bot"
 
-CI = list(PRESETS["ci-cd"].permissions)
-MONITORING = list(PRESETS["monitoring"].permissions)
-BUILD_UPLOAD = list(PRESETS["build-upload"].permissions)
+CI = list(registry.presets["ci-cd"].permissions)
+MONITORING = list(registry.presets["monitoring"].permissions)
+BUILD_UPLOAD = list(registry.presets["build-upload"].permissions)
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,14 @@ register = template.Library()
 
 
 @register.simple_tag
+def key_variable() -> str:
+    """The environment variable the show-once snippets keep the key in (NUNU_API_KEY)."""
+    from apikeys.dashboard.showonce import key_variable
+
+    return key_variable()
+
+
+@register.simple_tag
 def site_name() -> str:
     """The host's name for the dashboard (APIKEYS_SITE_NAME), in titles and the header."""
     return apikeys_settings.SITE_NAME

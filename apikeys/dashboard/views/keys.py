@@ -24,7 +24,7 @@ from apikeys.dashboard.actor import actor_of
 from apikeys.dashboard.forms import DeleteKeyForm, EditKeyForm
 from apikeys.dashboard.views.projects import project_context
 from apikeys.models import EXPIRES_SOON_DAYS, APIKey
-from apikeys.permissions import PERMISSIONS
+from apikeys.permissions import registry
 
 
 def _partial_wanted(request: HttpRequest) -> bool:
@@ -64,7 +64,7 @@ def key_list(request: HttpRequest, access: ProjectAccess) -> HttpResponse:
         status_choices=selectors.STATUS_CHOICES,
         flag_choices=selectors.FLAG_CHOICES,
         expires_soon_days=EXPIRES_SOON_DAYS,
-        permissions=PERMISSIONS,
+        permissions=registry.permissions,
         sort_links=_sort_links(params),
         prev_query=params.query(page=str(listing.page.number - 1)),
         next_query=params.query(page=str(listing.page.number + 1)),
@@ -271,7 +271,7 @@ def key_edit(request: HttpRequest, access: ProjectAccess, key_id: str) -> HttpRe
     if not standalone:
         template += "#edit-panel"
     context = project_context(
-        request, access, key=key, form=form, permissions=PERMISSIONS, standalone=standalone
+        request, access, key=key, form=form, permissions=registry.permissions, standalone=standalone
     )
     response = render(request, template, context)
     return _form_errors(response, request) if form.errors else response

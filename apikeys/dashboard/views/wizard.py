@@ -40,7 +40,7 @@ from apikeys.dashboard.forms import (
 )
 from apikeys.dashboard.showonce import example_call
 from apikeys.dashboard.views.projects import project_context
-from apikeys.permissions import PERMISSIONS, PRESETS
+from apikeys.permissions import registry
 
 STEPS = ("details", "permissions", "expiration", "review")
 STEP_TITLES = {
@@ -234,8 +234,8 @@ def _summary(access: ProjectAccess, state: dict[str, Any], now: datetime) -> dic
         "invalid": "",
         "name": details.cleaned_data["name"],
         "description": details.cleaned_data["description"],
-        "preset": PRESETS.get(preset),
-        "permissions": [PERMISSIONS[c] for c in perms.cleaned_data["permissions"]],
+        "preset": registry.presets.get(preset),
+        "permissions": [registry.permissions[c] for c in perms.cleaned_data["permissions"]],
         "permission_codes": list(perms.cleaned_data["permissions"]),
         "expiry": expiry.cleaned_data["expiry"],
         "expires_at": expiry.cleaned_data["expires_at"],
@@ -273,8 +273,8 @@ def _render(
             for i, s in enumerate(STEPS)
         ],
         form=form,
-        presets=PRESETS,
-        permissions=PERMISSIONS,
+        presets=registry.presets,
+        permissions=registry.permissions,
         expiry_date_choice=EXPIRY_DATE,
         now=now,
     )

@@ -26,7 +26,7 @@ from apikeys.management.base import (
     Command as CLICommand,
 )
 from apikeys.models import APIKey, Project
-from apikeys.permissions import PERMISSION_CODES, PRESETS, normalize
+from apikeys.permissions import normalize, registry
 
 
 def add_expiry_arguments(parser: Any, *, default_help: str) -> None:
@@ -68,7 +68,7 @@ def project_from(slug: str) -> Project:
 
 def permissions_from(options: dict[str, Any]) -> list[str]:
     if options.get("preset"):
-        return list(PRESETS[options["preset"]].permissions)
+        return list(registry.presets[options["preset"]].permissions)
     codes = [
         code.strip()
         for value in options.get("permission") or []
@@ -85,7 +85,7 @@ class Command(CLICommand):
     help = (
         "Create an API key and print it alone on stdout (KEY=$(python manage.py "
         "createapikey ...)); the key is shown only this once. Messages go to stderr. "
-        f"Permissions: {', '.join(PERMISSION_CODES)}."
+        f"Permissions: {', '.join(registry.codes)}."
     )
 
     def add_arguments(self, parser: Any) -> None:
@@ -99,7 +99,7 @@ class Command(CLICommand):
             metavar="CODE",
             help="a permission code; repeat it or separate codes with commas",
         )
-        chosen.add_argument("--preset", choices=list(PRESETS))
+        chosen.add_argument("--preset", choices=list(registry.presets))
         add_expiry_arguments(parser, default_help="default: no expiry, where policy allows")
         parser.add_argument(
             "--allow-ip",

@@ -23,7 +23,7 @@ from django.core.management import CommandError, call_command
 
 from api.management.commands import upload_build
 from api.models import Build
-from apikeys.permissions import MANAGE_BUILD_STORAGE
+from api.permissions import MANAGE_BUILD_STORAGE
 from tests.upload_helpers import payload
 
 PART = 1024

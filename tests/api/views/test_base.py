@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from apikeys.permissions import PERMISSION_CODES
+from api.permissions import PERMISSION_CODES
 from tests.api_factories import make_build, make_run
 
 

@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
 from api.models import Build, Run
-from apikeys.permissions import MANAGE_BUILD_STORAGE
+from api.permissions import MANAGE_BUILD_STORAGE
 from tests.api_factories import BASE_TIME, make_build, make_run
 
 BUILDS = "/api/v1/builds"
@@ -222,7 +222,7 @@ def test_deleting_twice_answers_404_the_second_time(client, project):
 
 
 def test_a_deleted_build_cannot_start_a_run(project, make_key, api):
-    from apikeys.permissions import OPERATE_RUNS
+    from api.permissions import OPERATE_RUNS
 
     _, plaintext = make_key(project, [MANAGE_BUILD_STORAGE, OPERATE_RUNS])
     client = api(plaintext)

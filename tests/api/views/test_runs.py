@@ -11,7 +11,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from api.models import Run
-from apikeys.permissions import OPERATE_RUNS, READ_RUNS
+from api.permissions import OPERATE_RUNS, READ_RUNS
 from tests.api_factories import BASE_TIME, make_bug, make_build, make_run, make_runs
 
 RUNS = "/api/v1/runs"
@@ -266,7 +266,7 @@ def test_cursor_and_page_together_are_refused(client, project):
 
 
 def test_a_builds_cursor_is_not_a_runs_cursor(project, make_key, api):
-    from apikeys.permissions import MANAGE_BUILD_STORAGE
+    from api.permissions import MANAGE_BUILD_STORAGE
 
     _, plaintext = make_key(project, [READ_RUNS, MANAGE_BUILD_STORAGE])
     client = api(plaintext)

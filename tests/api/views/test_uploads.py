@@ -13,7 +13,7 @@ from django.utils import timezone
 
 from api import signing
 from api.models import Build
-from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
+from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 from tests.moto_s3 import moto_endpoint, use_s3_bucket  # noqa: F401 (fixture)
 from tests.upload_helpers import (
     COMPLETE,

@@ -11,9 +11,9 @@ import pytest
 from django.db import DatabaseError, connection, transaction
 from django.http import StreamingHttpResponse
 
+from api.permissions import READ_RUNS
 from apikeys import services
 from apikeys.models import AppendOnlyError, AuditEvent
-from apikeys.permissions import READ_RUNS
 from apikeys.reports import exports as audit_export
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

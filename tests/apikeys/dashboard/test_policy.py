@@ -10,9 +10,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from api.permissions import READ_RUNS
 from apikeys import services
 from apikeys.models import APIKey, AuditEvent, Membership
-from apikeys.permissions import READ_RUNS
 
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 ACTOR = services.Actor.cli("test")

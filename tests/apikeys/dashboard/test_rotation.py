@@ -7,9 +7,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from api.permissions import OPERATE_RUNS, READ_RUNS
 from apikeys import services
 from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyRefusal, AuditEvent
-from apikeys.permissions import OPERATE_RUNS, READ_RUNS
 from apikeys.reports import transition
 
 T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)

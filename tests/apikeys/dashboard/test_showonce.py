@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.urls import Resolver404
 
+from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 from apikeys.dashboard import showonce
-from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 
 
 @pytest.fixture

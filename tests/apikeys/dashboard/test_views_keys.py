@@ -8,8 +8,8 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 from apikeys.models import APIKey, APIKeyDailyUsage, AuditEvent
-from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 
 pytestmark = pytest.mark.django_db
 
@@ -156,7 +156,19 @@ def test_detail_lists_runs_the_key_started(admin_client, project, make_key):
 
     key = make_key(project, name="runner")[0]
     Run.objects.create(project=project, name="nightly smoke", initiator_key_id=key.key_id)
-    assert "nightly smoke" in admin_client.get(detail_url(key)).content.decode()
+    page = admin_client.get(detail_url(key)).content.decode()
+    assert "Runs started with this key" in page
+    assert "nightly smoke" in page
+
+
+def test_without_an_activity_hook_the_key_page_has_no_activity_panel(
+    admin_client, project, make_key, settings
+):
+    settings.APIKEYS_KEY_ACTIVITY = None
+    key = make_key(project, name="runner")[0]
+    page = admin_client.get(detail_url(key)).content.decode()
+    assert "Runs started" not in page
+    assert "runner" in page
 
 
 def test_detail_query_count_is_fixed(

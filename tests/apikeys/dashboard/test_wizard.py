@@ -9,15 +9,16 @@ import pytest
 from django.contrib.sessions.models import Session
 from django.utils import timezone
 
-from apikeys import keys
+from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
+from apikeys.conf import key_format
 from apikeys.models import APIKey
-from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, PRESETS, READ_RUNS
+from apikeys.permissions import registry
 from tests.secrets_at_rest import leaks
 
 pytestmark = pytest.mark.django_db
 
 NEW = "/projects/acme/admin/api-keys/new/"
-KEY_RE = re.compile(keys.KEY_PATTERN)
+KEY_RE = re.compile(key_format().pattern)
 
 
 @pytest.fixture
@@ -45,20 +46,20 @@ def fill(client, wizard: str, *, name="ci", preset="ci-cd", expiry="30", **extra
     step(client, wizard, "expiration", {"expiry": expiry, **extra.get("expiration", {})})
 
 
-@pytest.mark.parametrize("preset", list(PRESETS))
+@pytest.mark.parametrize("preset", list(registry.presets))
 def test_each_preset_creates_a_key_with_its_permissions(admin_client, preset):
     wizard = start(admin_client)
     fill(admin_client, wizard, preset=preset)
     review = admin_client.get(f"{wizard}review/")
     assert review.status_code == 200
-    assert PRESETS[preset].label in review.content.decode()
+    assert registry.presets[preset].label in review.content.decode()
     response = admin_client.post(f"{wizard}review/", {"action": "create"})
     assert response.status_code == 200
     key = APIKey.objects.get(name="ci")
     assert key.permissions == [
         c
         for c in (READ_RUNS, OPERATE_RUNS, MANAGE_BUILD_STORAGE)
-        if c in PRESETS[preset].permissions
+        if c in registry.presets[preset].permissions
     ]
     assert key.expires_at is not None
     assert abs(key.expires_at - (timezone.now() + timedelta(days=30))) < timedelta(minutes=5)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from apikeys import keys
+from apikeys.conf import key_format
 
 
 @pytest.fixture
@@ -23,7 +24,7 @@ def argon2_calls(monkeypatch):
 
 def wrong_secret_for(key_id: str, n: int = 0) -> str:
     """A well-formed token with a right checksum for a real id, but not its secret."""
-    return keys.format_key(key_id, keys.BASE62[n % 62] * keys.SECRET_LENGTH)
+    return key_format().format_key(key_id, keys.BASE62[n % 62] * keys.SECRET_LENGTH)
 
 
 def bad_checksum(token: str) -> str:

@@ -13,9 +13,9 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone
 
+from api.permissions import READ_RUNS
 from apikeys import services
 from apikeys.models import APIKey, AuditEvent
-from apikeys.permissions import READ_RUNS
 from apikeys.reports import review
 from tests.apikeys.management.test_commands import run as run_cli
 

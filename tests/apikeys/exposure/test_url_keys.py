@@ -6,8 +6,8 @@ from urllib.parse import quote
 
 import pytest
 
+from api.permissions import READ_RUNS
 from apikeys.models import APIKey, AuditEvent
-from apikeys.permissions import READ_RUNS
 from tests.apikeys.exposure.conftest import bad_checksum, wrong_secret_for
 
 pytestmark = pytest.mark.django_db

@@ -10,10 +10,11 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from api.permissions import READ_RUNS
 from apikeys import keys, services
+from apikeys.conf import key_format
 from apikeys.guard import authentication
 from apikeys.models import APIKey
-from apikeys.permissions import READ_RUNS
 
 
 @pytest.fixture(autouse=True)
@@ -48,7 +49,7 @@ def test_a_wrong_secret_for_a_remembered_key_is_refused_without_argon2(
 ):
     key, plaintext = make_key(project, [READ_RUNS])
     assert api(plaintext).get("/api/v1/read").status_code == 200
-    wrong = keys.generate(key_id=key.key_id).plaintext
+    wrong = key_format().generate(key_id=key.key_id).plaintext
     for _ in range(5):
         assert api(wrong).get("/api/v1/read").status_code == 401
     assert argon2_calls["verify"] == 1
@@ -82,7 +83,7 @@ def test_a_hash_with_older_parameters_is_rehashed_on_its_next_successful_use(
 def test_a_wrong_secret_never_triggers_a_rehash(settings, project, make_key, api):
     key, _ = make_key(project, [READ_RUNS])
     settings.APIKEYS_ARGON2_TIME_COST = settings.APIKEYS_ARGON2_TIME_COST + 1
-    api(keys.generate(key_id=key.key_id).plaintext).get("/api/v1/read")
+    api(key_format().generate(key_id=key.key_id).plaintext).get("/api/v1/read")
     assert APIKey.objects.get(pk=key.pk).hashed_secret == key.hashed_secret
 
 
@@ -162,7 +163,7 @@ def test_a_blocked_ip_gets_no_argon2_but_a_recently_verified_key_still_passes(
     _, fresh_plaintext = make_key(project, [READ_RUNS])
     shared_nat = Client(REMOTE_ADDR="203.0.113.20")
     assert shared_nat.get("/api/v1/read", headers={"X-Api-Key": known_plaintext}).status_code == 200
-    wrong = keys.generate(key_id=known.key_id).plaintext
+    wrong = key_format().generate(key_id=known.key_id).plaintext
     for _ in range(3):
         shared_nat.get("/api/v1/read", headers={"X-Api-Key": wrong})
     calls_before = argon2_calls["verify"]
@@ -170,7 +171,7 @@ def test_a_blocked_ip_gets_no_argon2_but_a_recently_verified_key_still_passes(
     # The integration whose key this process verified keeps working from that address...
     assert shared_nat.get("/api/v1/read", headers={"X-Api-Key": known_plaintext}).status_code == 200
     # ...while guesses, and any key not verified recently, are answered 429 without argon2.
-    for raw in (wrong, fresh_plaintext, keys.generate().plaintext, "nunu_garbage"):
+    for raw in (wrong, fresh_plaintext, key_format().generate().plaintext, "nunu_garbage"):
         response = shared_nat.get("/api/v1/read", headers={"X-Api-Key": raw})
         assert response.status_code == 429
         assert response.json()["code"] == "RATE_LIMITED"
@@ -210,7 +211,7 @@ def test_a_wrong_secret_for_a_key_with_a_shared_digest_is_refused_without_argon2
     assert api(plaintext).get("/api/v1/read").status_code == 200
     _another_process()
     for n in range(20):
-        wrong = keys.generate(key_id=key.key_id).plaintext
+        wrong = key_format().generate(key_id=key.key_id).plaintext
         response = api(wrong).get("/api/v1/read", **_from(n))
         assert response.status_code == 401
         assert response.json()["code"] == "INVALID_API_KEY"
@@ -230,7 +231,7 @@ def test_past_its_budget_a_key_ids_secrets_are_refused_without_argon2(
     key, plaintext = make_key(project, [READ_RUNS])  # never verified: no digest anywhere
     answers = []
     for n in range(25):  # from 25 addresses, so no per-IP limit is reached
-        wrong = keys.generate(key_id=key.key_id).plaintext
+        wrong = key_format().generate(key_id=key.key_id).plaintext
         answers.append(api(wrong).get("/api/v1/read", **_from(n)).json()["code"])
     assert set(answers) == {"INVALID_API_KEY"}
     assert argon2_calls["verify"] == 3
@@ -254,7 +255,10 @@ def test_past_its_budget_a_key_verified_recently_keeps_working_everywhere(
         ratelimit.record_secret_failure(key.key_id)
     _another_process()
     assert api(plaintext).get("/api/v1/read").status_code == 200
-    assert api(keys.generate(key_id=key.key_id).plaintext).get("/api/v1/read").status_code == 401
+    assert (
+        api(key_format().generate(key_id=key.key_id).plaintext).get("/api/v1/read").status_code
+        == 401
+    )
     assert argon2_calls["verify"] == 1
 
 
@@ -265,7 +269,7 @@ def test_the_shared_digest_is_a_keyed_digest_not_the_secret_or_its_hash(project,
 
     key, plaintext = make_key(project, [READ_RUNS])
     api(plaintext).get("/api/v1/read")
-    secret = keys.parse(plaintext).secret  # type: ignore[union-attr]
+    secret = key_format().parse(plaintext).secret  # type: ignore[union-attr]
     derived, fingerprint = authentication.digest_key()
     stored = shared_cache.get(
         authentication.shared_digest_key(key.key_id, key.hashed_secret, fingerprint)

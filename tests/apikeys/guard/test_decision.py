@@ -15,10 +15,10 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
+from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 from apikeys import allowlist, services
 from apikeys.guard import usage
 from apikeys.models import APIKeyRefusal
-from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 
 EXPIRES = "X-Api-Key-Expires"
 ALLOWED = "203.0.113.7"

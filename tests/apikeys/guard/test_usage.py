@@ -9,10 +9,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from api.permissions import OPERATE_RUNS, READ_RUNS
 from apikeys import services
 from apikeys.guard import usage
 from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyPermissionUsage, APIKeyRefusal
-from apikeys.permissions import OPERATE_RUNS, READ_RUNS
 
 
 @pytest.fixture(autouse=True)
@@ -135,8 +135,8 @@ def test_first_use_is_recorded_once_and_never_moves(project, make_key, api, monk
 
     from django.utils import timezone
 
+    from api.permissions import READ_RUNS as READ
     from apikeys.guard import usage as usage_module
-    from apikeys.permissions import READ_RUNS as READ
 
     start = timezone.now()
     clock = {"now": start}

@@ -11,8 +11,8 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from api.permissions import READ_RUNS
 from apikeys.models import APIKey
-from apikeys.permissions import READ_RUNS
 from apikeys.reports import review
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)

@@ -22,9 +22,10 @@ from django.core.management import call_command, get_commands
 from django.core.management.base import CommandError
 from django.utils import timezone
 
-from apikeys import keys
+from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
+from apikeys.conf import key_format
 from apikeys.models import APIKey, AuditEvent, Membership, Project
-from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, PRESETS, READ_RUNS
+from apikeys.permissions import registry
 
 ROOT = Path(__file__).resolve().parents[3]
 ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
@@ -87,7 +88,7 @@ def test_createapikey_prints_the_key_alone_on_stdout_and_the_rest_on_stderr(proj
 
     assert code == 0, err
     assert out.endswith("\n") and out.count("\n") == 1
-    parsed = keys.parse(out.rstrip("\n"))
+    parsed = key_format().parse(out.rstrip("\n"))
     assert parsed is not None
     key = by_id(parsed.key_id)
     assert key.project == project and key.name == "CI"
@@ -100,7 +101,7 @@ def test_createapikey_key_verifies_against_the_stored_hash(project):
     from apikeys.services import hasher
 
     _, out, _ = run("createapikey", "--project", "acme", "--name", "CI", "--preset", "ci-cd")
-    parsed = keys.parse(out.strip())
+    parsed = key_format().parse(out.strip())
     assert parsed is not None
     assert hasher().verify(by_id(parsed.key_id).hashed_secret, parsed.secret)
 
@@ -120,17 +121,17 @@ def test_createapikey_permission_is_repeatable_and_accepts_commas(project):
         READ_RUNS,
     )
     assert code == 0, err
-    parsed = keys.parse(out.strip())
+    parsed = key_format().parse(out.strip())
     assert parsed is not None
     assert by_id(parsed.key_id).permissions == [READ_RUNS, OPERATE_RUNS, MANAGE_BUILD_STORAGE]
 
 
-@pytest.mark.parametrize("preset", list(PRESETS))
+@pytest.mark.parametrize("preset", list(registry.presets))
 def test_createapikey_preset_grants_exactly_the_preset_permissions(project, preset):
     _, out, _ = run("createapikey", "--project", "acme", "--name", preset, "--preset", preset)
-    parsed = keys.parse(out.strip())
+    parsed = key_format().parse(out.strip())
     assert parsed is not None
-    assert set(by_id(parsed.key_id).permissions) == set(PRESETS[preset].permissions)
+    assert set(by_id(parsed.key_id).permissions) == set(registry.presets[preset].permissions)
 
 
 @pytest.mark.parametrize(
@@ -149,7 +150,7 @@ def test_createapikey_expires_in_sets_the_expiry_from_now(project, value, delta)
         "--expires-in", value,
     )  # fmt: skip
     after = timezone.now()
-    parsed = keys.parse(out.strip())
+    parsed = key_format().parse(out.strip())
     assert parsed is not None
     expires_at = by_id(parsed.key_id).expires_at
     assert expires_at is not None
@@ -168,14 +169,14 @@ def test_createapikey_expires_at_is_read_as_utc_unless_it_names_an_offset(projec
         "createapikey", "--project", "acme", "--name", "k", "--preset", "ci-cd",
         "--expires-at", given,
     )  # fmt: skip
-    parsed = keys.parse(out.strip())
+    parsed = key_format().parse(out.strip())
     assert parsed is not None
     assert by_id(parsed.key_id).expires_at == stored
 
 
 def test_createapikey_records_the_cli_user_in_the_audit_log(project):
     _, out, _ = run("createapikey", "--project", "acme", "--name", "k", "--preset", "ci-cd")
-    parsed = keys.parse(out.strip())
+    parsed = key_format().parse(out.strip())
     assert parsed is not None
     event = AuditEvent.objects.get(action=AuditEvent.Action.KEY_CREATED, key_id=parsed.key_id)
     assert event.actor_username.startswith("cli:")
@@ -243,7 +244,7 @@ def test_createapikey_beyond_the_maximum_lifetime_is_refused_naming_the_policy(p
     assert "policy" in err.lower() and "30 days" in err
 
     code, out, _ = run(*BASE, "--preset", "ci-cd", "--expires-in", "30d")
-    assert code == 0 and keys.parse(out.strip()) is not None
+    assert code == 0 and key_format().parse(out.strip()) is not None
 
 
 def test_call_command_raises_command_error_with_the_exit_status(project):
@@ -261,7 +262,7 @@ def test_call_command_writes_the_key_to_the_given_stdout(project):
         "createapikey", "--project", "acme", "--name", "k", "--preset", "ci-cd",
         stdout=out, stderr=err,
     )  # fmt: skip
-    assert keys.parse(out.getvalue().strip()) is not None
+    assert key_format().parse(out.getvalue().strip()) is not None
     assert "will not be shown again" in err.getvalue()
 
 
@@ -491,7 +492,7 @@ def test_a_malformed_key_id_exits_2_with_one_line(project, action, bad_id):
 def test_a_whole_key_given_as_id_is_refused_without_echoing_it(project, make_key):
     key, plaintext = make_key(project)
     err = assert_one_line_error(run("apikey", "delete", plaintext), 2, "apikey delete")
-    assert plaintext not in err and keys.parse(plaintext).secret not in err
+    assert plaintext not in err and key_format().parse(plaintext).secret not in err
     assert APIKey.objects.filter(pk=key.pk).exists()
 
 
@@ -508,7 +509,7 @@ def test_rotate_prints_the_successor_alone_on_stdout_and_links_the_two(project, 
 
     assert code == 0, err
     assert out.count("\n") == 1
-    parsed = keys.parse(out.strip())
+    parsed = key_format().parse(out.strip())
     assert parsed is not None and parsed.key_id != old.key_id
     successor = by_id(parsed.key_id)
     assert successor.rotated_from_id == old.pk
@@ -540,7 +541,7 @@ def test_rotate_successor_expiry_stays_within_the_policy(project, make_key):
     Project.objects.filter(pk=project.pk).update(max_key_lifetime_days=30)
     old, _ = make_key(project, expires_at=timezone.now() + timedelta(days=10))
     _, out, _ = run("apikey", "rotate", old.key_id)
-    parsed = keys.parse(out.strip())
+    parsed = key_format().parse(out.strip())
     assert parsed is not None
     successor = by_id(parsed.key_id)
     assert successor.expires_at <= timezone.now() + timedelta(days=30, minutes=1)
@@ -556,7 +557,7 @@ def test_rotate_an_expired_key(project, make_key):
     old, _ = make_key(project, now=now - timedelta(days=10), expires_at=now - timedelta(days=1))
     code, out, err = run("apikey", "rotate", old.key_id)
     assert code == 0, err
-    parsed = keys.parse(out.strip())
+    parsed = key_format().parse(out.strip())
     assert parsed is not None
     assert by_id(parsed.key_id).status() == "active"
 
@@ -597,7 +598,7 @@ def test_manage_py_exit_status_stdout_and_one_line_stderr(tmp_path):
 
     created = manage("createapikey", "--project", "ci", "--name", "CI", "--preset", "ci-cd")
     assert created.returncode == 0, created.stderr
-    assert keys.parse(created.stdout.removesuffix("\n")) is not None
+    assert key_format().parse(created.stdout.removesuffix("\n")) is not None
     assert "will not be shown again" in created.stderr
 
     for argv, status in (
@@ -626,7 +627,7 @@ def test_createapikey_allow_ip_is_repeatable_and_normalized(project):
         "--allow-ip", "203.0.113.0/24",
     )  # fmt: skip
     assert code == 0, err
-    key = by_id(keys.parse(out.strip()).key_id)
+    key = by_id(key_format().parse(out.strip()).key_id)
     assert key.allowed_ips == ["203.0.113.0/24", "2001:db8::1/128"]
     assert "from 203.0.113.0/24, 2001:db8::1/128 only" in err
 

@@ -9,9 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from api.permissions import READ_RUNS
 from apikeys import services
 from apikeys.models import ExpiryNotice
-from apikeys.permissions import READ_RUNS
 
 T0 = datetime(2026, 4, 1, 8, 0, tzinfo=UTC)
 

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 from apikeys import services
 from apikeys.models import APIKey, APIKeyPermissionUsage, APIKeyRefusal, Membership
-from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 from apikeys.reports import review
 from apikeys.reports.review import Severity
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from api.permissions import READ_RUNS
 from apikeys import services
 from apikeys.models import AuditEvent, ExpiryNotice, Membership, Project
-from apikeys.permissions import READ_RUNS
 
 ACTOR = services.Actor.cli("test")
 
