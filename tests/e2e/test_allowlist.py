@@ -7,13 +7,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from apikeys import keys
+from apikeys.conf import key_format
 from apikeys.models import APIKey
 from tests.e2e.conftest import call_api, log_in
 
 pytestmark = pytest.mark.e2e
 
-KEY_RE = re.compile(keys.KEY_PATTERN)
+KEY_RE = re.compile(key_format().pattern)
 LIST = "/projects/acme/admin/api-keys/"
 
 

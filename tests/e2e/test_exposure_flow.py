@@ -10,9 +10,9 @@ import urllib.request
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from api.permissions import READ_RUNS
 from apikeys import services
 from apikeys.models import APIKey
-from apikeys.permissions import READ_RUNS
 from tests.apikeys.exposure.test_github import KEY_ID, pem, sign
 from tests.e2e.conftest import call_api, log_in
 
