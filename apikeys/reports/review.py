@@ -43,67 +43,50 @@ low
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.utils import timezone
 
-from apikeys import allowlist
 from apikeys.flags import KeyFlag
 from apikeys.models import APIKey, APIKeyAddressUsage, AuditEvent, Membership, Project
+from apikeys.reports.base import (
+    ADDRESS_LIMIT,
+    ADDRESS_WINDOW_DAYS,
+    DELETE_AFTER_DAYS,
+    NEVER_USED_GRACE_DAYS,
+    REVOKED_CODES,
+    ROTATION_FINISH_DAYS,
+    Finding,
+    Severity,
+    iso,
+    stopped_at,
+)
+from apikeys.reports.findings import KeyContext, key_findings
 
-# Refusals that mean "this key no longer works"; MISSING_PERMISSION is a
-# working key asking for too much, which is not an unfinished rotation.
-REVOKED_CODES = ("DISABLED_API_KEY", "EXPIRED_API_KEY")
-NEVER_USED_GRACE_DAYS = 7
-ROTATION_FINISH_DAYS = 7
-DELETE_AFTER_DAYS = 30
-# A key seen from more addresses than this in ADDRESS_WINDOW_DAYS, with no allowlist.
-ADDRESS_LIMIT = 3
-ADDRESS_WINDOW_DAYS = 30
-
-
-class Severity(enum.IntEnum):
-    LOW = 1
-    MEDIUM = 2
-    HIGH = 3
-
-    @property
-    def label(self) -> str:
-        return self.name.lower()
-
-    @classmethod
-    def parse(cls, value: str) -> Severity:
-        try:
-            return cls[value.strip().upper()]
-        except KeyError:
-            raise ValueError(f"Unknown severity {value!r}; choose high, medium or low.") from None
-
-
-@dataclass(frozen=True)
-class Finding:
-    code: str
-    severity: Severity
-    key_id: str
-    key_name: str
-    title: str
-    recommendation: str
-    evidence: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "severity": self.severity.label,
-            "code": self.code,
-            "key_id": self.key_id,
-            "key_name": self.key_name,
-            "title": self.title,
-            "evidence": self.evidence,
-            "recommendation": self.recommendation,
-        }
-
+__all__ = [
+    "ACCESS_COLUMNS",
+    "ADDRESS_LIMIT",
+    "ADDRESS_WINDOW_DAYS",
+    "DELETE_AFTER_DAYS",
+    "FINDING_COLUMNS",
+    "NEVER_USED_GRACE_DAYS",
+    "REVOKED_CODES",
+    "ROTATION_FINISH_DAYS",
+    "Finding",
+    "Severity",
+    "access_review",
+    "access_row",
+    "at_or_above",
+    "counts",
+    "evidence_text",
+    "finding_row",
+    "findings",
+    "iso",
+    "stopped_at",
+]
 
 FINDING_COLUMNS = (
     "severity",
@@ -129,10 +112,6 @@ ACCESS_COLUMNS = (
     "flags",
     "refused_requests",
 )
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
 
 
 def evidence_text(evidence: dict[str, Any]) -> str:
@@ -223,199 +202,16 @@ def findings(project: Project, *, now: datetime | None = None) -> list[Finding]:
     loaded = _load(project, addresses_since=now - timedelta(days=ADDRESS_WINDOW_DAYS))
     found: list[Finding] = []
     for key in loaded.keys:
-        found.extend(_key_findings(project, key, loaded, now))
+        context = KeyContext(
+            project=project,
+            key=key,
+            now=now,
+            creator_gone=_creator_gone(key, loaded),
+            addresses=frozenset(loaded.addresses.get(key.pk, ())),
+        )
+        found.extend(key_findings(context))
     found.sort(key=lambda f: (-f.severity, f.code, f.key_name, f.key_id))
     return found
-
-
-def _key_findings(
-    project: Project, key: APIKey, loaded: _Loaded, now: datetime
-) -> Iterator[Finding]:
-    threshold = timedelta(days=project.stale_threshold_days)
-    status = key.status(now)
-    active = status == APIKey.Status.ACTIVE
-
-    def finding(
-        code: str, severity: Severity, title: str, recommendation: str, **evidence: Any
-    ) -> Finding:
-        return Finding(code, severity, key.key_id, key.name, title, recommendation, evidence)
-
-    if key.exposed_at is not None:
-        source = key.exposure_source
-        how = APIKey.ExposureSource(source).label if source else "an unknown source"
-        yield finding(
-            "exposed",
-            Severity.HIGH,
-            f"Exposed through {how}: its secret is known outside the project",
-            "Rotate the key, give its integrations the successor, then delete it; find where "
-            "it leaked and remove it there.",
-            exposed_at=iso(key.exposed_at),
-            source=source,
-            url=key.exposure_url or None,
-            rotated=key.rotated_at is not None,
-        )
-
-    # A key that stopped working but is still presented.
-    stopped = stopped_at(key, now)
-    if stopped is not None:
-        for refusal in key.refusals.all():
-            if refusal.code in REVOKED_CODES and refusal.last_at >= stopped:
-                reason = "rotated out" if key.rotated_at else status
-                yield finding(
-                    "still-tried",
-                    Severity.HIGH,
-                    f"{reason.capitalize()} key still being tried: some integration was not "
-                    "updated",
-                    "Find the client at the last IP and give it the current key; if nobody "
-                    "owns that client, treat the key as leaked.",
-                    status=status,
-                    refusal=refusal.code,
-                    refused_requests=refusal.count,
-                    last_tried_at=iso(refusal.last_at),
-                    last_ip=refusal.last_ip,
-                    stopped_at=iso(stopped),
-                )
-
-    if not active:
-        if status == APIKey.Status.EXPOSED:
-            inactive_since = key.exposed_at
-        elif status == APIKey.Status.DISABLED:
-            inactive_since = key.deactivated_at
-        else:
-            inactive_since = key.expires_at
-        if inactive_since is not None and inactive_since <= now - timedelta(days=DELETE_AFTER_DAYS):
-            yield finding(
-                "inactive-not-deleted",
-                Severity.LOW,
-                f"{status.capitalize()} for more than {DELETE_AFTER_DAYS} days",
-                "Delete the key; the audit log keeps its history.",
-                status=status,
-                since=iso(inactive_since),
-                days=(now - inactive_since).days,
-            )
-        return
-
-    if key.expires_at is None and project.requires_expiry:
-        yield finding(
-            "no-expiry",
-            Severity.HIGH,
-            "No expiry, but the project's policy requires one",
-            "Rotate the key: the successor gets an expiry within the policy.",
-            created_at=iso(key.created_at),
-            policy_max_lifetime_days=project.max_key_lifetime_days,
-        )
-    elif project.expiry_beyond_policy(key.expires_at, now):
-        yield finding(
-            "expiry-beyond-policy",
-            Severity.MEDIUM,
-            f"Expires later than the policy's {project.max_key_lifetime_days} days allow",
-            "Rotate the key before the policy's limit.",
-            expires_at=iso(key.expires_at),
-            policy_latest=iso(project.latest_expiry(now)),
-        )
-
-    gone = _creator_gone(key, loaded)
-    if gone is not None:
-        yield finding(
-            "former-member-key",
-            Severity.HIGH,
-            f"Created by {gone}, who is no longer a member",
-            "Rotate the key and deactivate this one: its creator may still hold the secret.",
-            created_by=gone,
-            created_at=iso(key.created_at),
-            last_used_at=iso(key.last_used_at),
-        )
-
-    if key.last_used_at is None:
-        age = now - key.created_at
-        if age >= timedelta(days=NEVER_USED_GRACE_DAYS):
-            yield finding(
-                "never-used",
-                Severity.MEDIUM if age >= threshold else Severity.LOW,
-                f"Never used in {age.days} days",
-                "Deactivate the key if nothing needs it; delete it later.",
-                created_at=iso(key.created_at),
-                days=age.days,
-            )
-    elif key.last_used_at <= now - threshold:
-        yield finding(
-            "stale",
-            Severity.MEDIUM,
-            f"Not used for {(now - key.last_used_at).days} days "
-            f"(threshold {project.stale_threshold_days})",
-            "Deactivate the key; reactivate it if someone complains.",
-            last_used_at=iso(key.last_used_at),
-            last_used_ip=key.last_used_ip,
-            days=(now - key.last_used_at).days,
-        )
-    else:
-        yield from _in_use_findings(project, key, now, finding)
-
-    seen = {str(a) for a in map(allowlist.client_address, loaded.addresses.get(key.pk, ())) if a}
-    if not key.allowed_ips and len(seen) > ADDRESS_LIMIT:
-        ranges = allowlist.summarize(seen)[: allowlist.MAX_ENTRIES]
-        yield finding(
-            "no-allowlist",
-            Severity.LOW,
-            f"Used from {len(seen)} addresses in {ADDRESS_WINDOW_DAYS} days, with no IP allowlist",
-            "Restrict the key to the addresses of its clients (edit the key's IP "
-            f"allowlist); it was used from {', '.join(ranges)}.",
-            addresses=len(seen),
-            suggested_allowlist=" ".join(ranges),
-        )
-
-    if key.rotated_at is not None and key.rotated_at <= now - timedelta(days=ROTATION_FINISH_DAYS):
-        yield finding(
-            "rotation-unfinished",
-            Severity.MEDIUM,
-            f"Rotated {(now - key.rotated_at).days} days ago and still active",
-            "Check the transition on the key's page, then deactivate the old key.",
-            rotated_at=iso(key.rotated_at),
-            last_used_at=iso(key.last_used_at),
-            last_used_ip=key.last_used_ip,
-        )
-
-
-def _in_use_findings(
-    project: Project, key: APIKey, now: datetime, finding: Callable[..., Finding]
-) -> Iterator[Finding]:
-    threshold = timedelta(days=project.stale_threshold_days)
-    # A rotated key expiring is its grace period ending, not an outage coming.
-    if key.rotated_at is None and key.expires_soon(now) and key.expires_at is not None:
-        yield finding(
-            "expiring-in-use",
-            Severity.MEDIUM,
-            f"In use and expires in {max(0, (key.expires_at - now).days)} days",
-            "Rotate the key now and update its integrations before it expires.",
-            expires_at=iso(key.expires_at),
-            last_used_at=iso(key.last_used_at),
-            last_used_ip=key.last_used_ip,
-        )
-    used = {usage.permission: usage.last_used_at for usage in key.permission_usage.all()}
-    for code in key.permissions:
-        last = used.get(code)
-        if (last or key.created_at) <= now - threshold:
-            yield finding(
-                "unused-permission",
-                Severity.LOW,
-                f"Permission {code} unused for {project.stale_threshold_days}+ days",
-                f"Remove {code} from the key (least privilege).",
-                permission=code,
-                permission_last_used_at=iso(last),
-                key_last_used_at=iso(key.last_used_at),
-            )
-
-
-def stopped_at(key: APIKey, now: datetime) -> datetime | None:
-    """When the key stopped working, or None while it works."""
-    moments = []
-    if not key.is_active and key.deactivated_at is not None:
-        moments.append(key.deactivated_at)
-    if key.exposed_at is not None:
-        moments.append(key.exposed_at)
-    if key.expires_at is not None and key.expires_at <= now:
-        moments.append(key.expires_at)
-    return min(moments) if moments else None
 
 
 def at_or_above(found: Iterable[Finding], severity: Severity) -> list[Finding]:
