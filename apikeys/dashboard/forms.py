@@ -128,6 +128,19 @@ def expiry_allows_none(project: Project) -> bool:
     return not project.requires_expiry
 
 
+TYPED_DATE_MAX_DAYS = 365
+DEFAULT_EXPIRY_DAYS = 30
+
+
+def default_expiry(values: list[str]) -> str:
+    """The choice a new key starts with: 30 days (as GitHub), else the longest fixed
+    choice the policy allows, else a date."""
+    if str(DEFAULT_EXPIRY_DAYS) in values:
+        return str(DEFAULT_EXPIRY_DAYS)
+    fixed = [value for value in values if value.isdigit()]
+    return fixed[-1] if fixed else EXPIRY_DATE
+
+
 class ExpirationForm(forms.Form):
     expiry = forms.ChoiceField(
         widget=forms.RadioSelect,
@@ -155,9 +168,19 @@ class ExpirationForm(forms.Form):
         self.expiry_values = [value for value, _ in choices]
         self.expiry_field.choices = choices
         self.fields["expiry_date"].widget.attrs["min"] = (now + timedelta(days=1)).date()
+        # A typed date may go as far as the policy allows, else a year (as GitHub's
+        # fine-grained tokens): a date years away is a typo more often than a plan.
+        self.latest_date = self.date_cap(project, now)
+        self.fields["expiry_date"].widget.attrs["max"] = self.latest_date
+        if not self.is_bound and not self.initial.get("expiry"):
+            self.initial["expiry"] = default_expiry(self.expiry_values)
+
+    @staticmethod
+    def date_cap(project: Project, now: datetime) -> date:
         latest = project.latest_expiry(now)
         if latest is not None:
-            self.fields["expiry_date"].widget.attrs["max"] = latest.date()
+            return latest.date()
+        return (now + timedelta(days=TYPED_DATE_MAX_DAYS)).date()
 
     @property
     def expiry_field(self) -> forms.ChoiceField:
@@ -180,6 +203,15 @@ class ExpirationForm(forms.Form):
             return data
         if choice == EXPIRY_DATE and not data.get("expiry_date"):
             self.add_error("expiry_date", "Enter the date the key should expire.")
+            return data
+        # The policy's own limit is checked below with its message; without one, a year.
+        no_policy_limit = self.project.latest_expiry(self.now) is None
+        if choice == EXPIRY_DATE and no_policy_limit and data["expiry_date"] > self.latest_date:
+            self.add_error(
+                "expiry_date",
+                f"Choose a date on or before {self.latest_date.isoformat()}: a typed date may "
+                "be at most a year ahead (choose “No expiry” for a key that never expires).",
+            )
             return data
         expires_at = expiry_from_choice(choice, data.get("expiry_date"), now=self.now)
         try:

@@ -93,6 +93,17 @@ def evidence(value: Any) -> SafeString | str:
     return reltime(moment) if moment is not None else str(value)
 
 
+@register.filter
+def evidence_time(value: Any, empty: str = "—") -> SafeString | str:
+    """An ISO time of a report as ``2026-07-04 23:01 UTC`` that never wraps mid-token."""
+    moment = parse_iso_datetime(value)
+    if moment is None:
+        return empty if not value else str(value)
+    return format_html(
+        '<time class="nowrap" datetime="{}">{}</time>', moment.isoformat(), utc(moment)
+    )
+
+
 def parse_iso_datetime(value: Any) -> datetime | None:
     """The aware datetime an ISO 8601 string names (as stored in JSON fields), else None."""
     if not (isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value):

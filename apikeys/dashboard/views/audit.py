@@ -21,7 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from apikeys.dashboard.access import ProjectAccess, project_member_required
 from apikeys.dashboard.templatetags.dashboard import parse_iso_datetime, utc
 from apikeys.dashboard.views.projects import project_context
-from apikeys.models import AuditEvent
+from apikeys.models import APIKey, AuditEvent
 from apikeys.reports import exports as audit_export
 
 PAGE_SIZE = 50
@@ -106,6 +106,12 @@ def audit_log(request: HttpRequest, access: ProjectAccess) -> HttpResponse:
     form, events = _filtered(request, access)
     page = Paginator(events, PAGE_SIZE).get_page(request.GET.get("page"))
     rows = [(event, describe_changes(event.changes)) for event in page.object_list]
+    # Key names link to the key while it exists; a deleted key's events keep its name.
+    live_keys = set(
+        APIKey.objects.filter(
+            project=access.project, key_id__in={event.key_id for event, _ in rows if event.key_id}
+        ).values_list("key_id", flat=True)
+    )
     query = request.GET.copy()
     query.pop("page", None)
     context = project_context(
@@ -117,6 +123,7 @@ def audit_log(request: HttpRequest, access: ProjectAccess) -> HttpResponse:
         rows=rows,
         filter_query=query.urlencode(),
         filter_errors=filter_errors(form),
+        live_keys=live_keys,
     )
     template = "apikeys/audit_log.html"
     if getattr(request, "htmx", False):

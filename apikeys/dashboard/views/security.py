@@ -10,6 +10,7 @@ import json
 
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
@@ -19,6 +20,34 @@ from apikeys.reports import review
 from apikeys.reports.exports import csv_lines, streamed
 
 REPORTS = ("findings", "access-review")
+
+# What an admin can do about each finding, from the finding's row: (label, URL name).
+# The confirmation pages these open work on their own (no script needed).
+DEACTIVATE = ("Deactivate", "apikeys:key-deactivate")
+ROTATE = ("Rotate", "apikeys:key-rotate")
+EDIT = ("Edit permissions", "apikeys:key-edit")
+DELETE = ("Delete", "apikeys:key-delete")
+FINDING_ACTIONS: dict[str, tuple[tuple[str, str], ...]] = {
+    "exposed": (ROTATE, DELETE),
+    "still-tried": (DELETE,),
+    "no-expiry": (ROTATE,),
+    "former-member-key": (ROTATE, DEACTIVATE),
+    "stale": (DEACTIVATE,),
+    "never-used": (DEACTIVATE,),
+    "expiring-in-use": (ROTATE,),
+    "expiry-beyond-policy": (ROTATE,),
+    "rotation-unfinished": (DEACTIVATE,),
+    "unused-permission": (EDIT,),
+    "inactive-not-deleted": (DELETE,),
+    "no-allowlist": (EDIT,),
+}
+
+
+def finding_actions(finding: review.Finding, slug: str) -> list[dict[str, str]]:
+    return [
+        {"label": label, "url": reverse(name, kwargs={"slug": slug, "key_id": finding.key_id})}
+        for label, name in FINDING_ACTIONS.get(finding.code, ())
+    ]
 
 
 @require_GET
@@ -30,7 +59,9 @@ def security_review(request: HttpRequest, access: ProjectAccess) -> HttpResponse
         request,
         access,
         nav_section="security",
-        findings=found,
+        findings=[
+            (f, finding_actions(f, access.project.slug) if access.can_manage else []) for f in found
+        ],
         counts=review.counts(found),
         access_rows=review.access_review(access.project, now=now),
         reviewed_at=now,

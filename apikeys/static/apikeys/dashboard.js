@@ -79,7 +79,25 @@
     input.addEventListener("change", show);
   }
 
+  // The wizard: focus starts on the step's first field (or the first one in error);
+  // the Custom checkboxes are disabled while a preset is chosen.
+  function setupWizard(form) {
+    var first = form.querySelector(".errors input:not([type=hidden]), .errors textarea") ||
+      form.querySelector("input:checked:not([type=hidden]), input:not([type=hidden]):not([disabled]), textarea, select");
+    if (first && form.getAttribute("data-wizard-step") !== "review") first.focus();
+    var presets = form.querySelectorAll("input[name=preset]");
+    if (!presets.length) return;
+    function sync() {
+      var custom = form.querySelector("input[name=preset][value=custom]");
+      var on = custom && custom.checked;
+      form.querySelectorAll(".custom-permissions input[type=checkbox]").forEach(function (box) { box.disabled = !on; });
+    }
+    presets.forEach(function (radio) { radio.addEventListener("change", sync); });
+    sync();
+  }
+
   function init(root) {
+    root.querySelectorAll("form[data-wizard-step]").forEach(setupWizard);
     root.querySelectorAll("input[name=expiry_date]").forEach(setupExpiryDate);
     root.querySelectorAll("[data-copy-target]").forEach(setupCopy);
     root.querySelectorAll("button[data-once]").forEach(setupOnce);

@@ -296,3 +296,28 @@ def test_a_bad_allowlist_entry_is_a_form_error_quoting_it(admin_client, typed, m
     # What was typed is kept, so it can be corrected.
     assert "10.0." in body
     assert not APIKey.objects.exists()
+
+
+def test_expiration_starts_on_30_days_within_the_policy(admin_client, project):
+    wizard = start(admin_client)
+    step(admin_client, wizard, "details", {"name": "defaulted"})
+    step(admin_client, wizard, "permissions", {"preset": "monitoring"})
+    page = admin_client.get(f"{wizard}expiration/").content.decode()
+    assert "checked" in page.split('value="30"')[1].split(">")[0]
+    project.max_key_lifetime_days = 14
+    project.save()
+    page = admin_client.get(f"{wizard}expiration/").content.decode()
+    assert "checked" in page.split('value="7"')[1].split(">")[0]
+
+
+def test_a_typed_date_more_than_a_year_ahead_is_a_form_error(admin_client, project):
+    wizard = start(admin_client)
+    step(admin_client, wizard, "details", {"name": "far away"})
+    step(admin_client, wizard, "permissions", {"preset": "monitoring"})
+    far = (timezone.now() + timedelta(days=400)).date().isoformat()
+    response = step(
+        admin_client, wizard, "expiration", {"expiry": "date", "expiry_date": far}, expect=422
+    )
+    assert "at most a year ahead" in response.content.decode()
+    near = (timezone.now() + timedelta(days=300)).date().isoformat()
+    step(admin_client, wizard, "expiration", {"expiry": "date", "expiry_date": near})
