@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from api.permissions import PERMISSION_CODES
 from api.views.openapi import document
-from apikeys.permissions import PERMISSION_CODES
 
 DOCUMENT = document()
 BASE = DOCUMENT["servers"][0]["url"]

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 from django.utils import timezone
 
+from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 from apikeys import services
 from apikeys.models import APIKey, APIKeyRefusal, Membership
-from apikeys.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 from tests.e2e.conftest import SCREENSHOTS, log_in
 
 pytestmark = pytest.mark.e2e
