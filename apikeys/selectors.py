@@ -259,6 +259,10 @@ class KeyDetail:
     successors: list[APIKey]
     used_recently: bool
 
+    @property
+    def flag_codes(self) -> list[str]:
+        return [str(code) for code, _ in self.flags]
+
 
 def get_key(project: Project, key_id: str) -> APIKey:
     """The project's key with this id, or APIKey.DoesNotExist (another project's too)."""

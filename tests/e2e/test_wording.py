@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -81,3 +82,20 @@ def test_a_key_without_requests_has_no_numbers_to_show(page, live_server, admin,
     page.goto(f"{live_server.url}{LIST}{key.key_id}/")
     expect(page.get_by_text("No requests in the last 30 days.")).to_be_visible()
     expect(page.get_by_text("Show the numbers")).to_have_count(0)
+
+
+def test_a_stale_key_says_why_with_the_action_beside_it(
+    page, live_server, admin, project, make_key
+):
+    now = timezone.now()
+    key = make_key(project, (READ_RUNS,), name="forgotten", now=now - timedelta(days=90))[0]
+    APIKey.objects.filter(pk=key.pk).update(last_used_at=now - timedelta(days=60, hours=1))
+    log_in(page, live_server.url, "alice")
+    page.goto(f"{live_server.url}{LIST}{key.key_id}/")
+    note = page.locator(".stale-note")
+    expect(note).to_contain_text("not used for 60 days; this project's threshold is 45 days")
+    expect(note.get_by_role("link", name="Deactivate")).to_be_visible()
+    expect(page.locator("link[rel=icon]")).to_have_attribute("href", re.compile(r"favicon\.svg$"))
+    # The breadcrumb's project link goes to the project, not the list of projects.
+    page.locator(".breadcrumbs .crumb-project").click()
+    page.wait_for_url(f"**{LIST}")

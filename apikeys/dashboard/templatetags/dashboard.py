@@ -56,6 +56,14 @@ def _time(value: datetime, text: str) -> SafeString:
 
 
 @register.filter
+def timesince_days(value: datetime | None) -> int:
+    """Whole days since ``value`` (0 for None), as the Stale flag counts them."""
+    if value is None:
+        return 0
+    return max(int((timezone.now() - value).total_seconds() // 86400), 0)
+
+
+@register.filter
 def thousands(value: Any) -> str:
     """``12345`` → ``12,345``; anything not a number as it is."""
     try:

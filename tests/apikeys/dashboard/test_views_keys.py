@@ -34,6 +34,7 @@ def test_list_shows_columns_flags_and_summary(admin_client, project, make_key):
     make_key(project, (OPERATE_RUNS,), name="soon", expires_at=now + timedelta(days=2))
     page = admin_client.get(LIST).content.decode()
     assert "Project Admin</a> &rsaquo; API Keys" in page
+    assert 'href="/projects/acme/admin/" class="crumb-project">Acme</a>' in page
     assert f"nunu_{stale.key_id}_…" in page
     for text in (
         "Read runs",
