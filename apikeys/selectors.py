@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, Q, QuerySet, TextField
+from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 from django.utils import timezone
 from django.utils.module_loading import import_string
@@ -136,8 +136,18 @@ def _search_q(text: str) -> Q:
     return query
 
 
+def _with_successor(keys_qs: QuerySet[APIKey]) -> QuerySet[APIKey]:
+    """Each key's newest successor (id and name), so a row being replaced can say
+    "Rotating → <successor>" without a query per row."""
+    newest = APIKey.objects.filter(rotated_from=OuterRef("pk")).order_by("-created_at", "-pk")
+    return keys_qs.annotate(
+        successor_key_id=Subquery(newest.values("key_id")[:1]),
+        successor_name=Subquery(newest.values("name")[:1]),
+    )
+
+
 def filtered_keys(project: Project, params: KeyListParams, *, now: datetime) -> QuerySet[APIKey]:
-    keys_qs = APIKey.objects.filter(project=project)
+    keys_qs = _with_successor(APIKey.objects.filter(project=project))
     if params.q:
         keys_qs = keys_qs.filter(_search_q(params.q))
     if params.status:
@@ -189,7 +199,9 @@ def key_list(project: Project, params: KeyListParams, *, now: datetime | None = 
 
 def key_row(project: Project, key_id: str, *, now: datetime | None = None) -> KeyRow:
     now = now or timezone.now()
-    key = APIKey.objects.select_related("created_by").get(project=project, key_id=key_id)
+    key = _with_successor(APIKey.objects.select_related("created_by")).get(
+        project=project, key_id=key_id
+    )
     return KeyRow(key=key, status=str(key.status(now)), flags=key_flags(key, project, now))
 
 

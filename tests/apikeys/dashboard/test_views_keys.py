@@ -126,6 +126,34 @@ def test_highlight_marks_the_new_row(admin_client, project, make_key):
     assert f'id="key-{key.key_id}" class="highlight' in page
 
 
+def test_a_key_being_replaced_says_rotating_to_its_successor_and_when_it_stops(
+    admin_client, project, make_key
+):
+    from apikeys import services
+
+    graced = make_key(project, name="graced")[0]
+    successor, _ = services.key_rotate(
+        key=graced, actor=services.Actor.cli(), grace=timedelta(hours=24)
+    )
+    open_ended = make_key(project, name="open-ended")[0]
+    services.key_rotate(key=open_ended, actor=services.Actor.cli())
+    page = admin_client.get(LIST).content.decode()
+    row = page[page.index(f'id="key-{graced.key_id}"') :]
+    row = row[: row.index("</tr>")]
+    assert "Rotating →" in row
+    assert f"{LIST}{successor.key_id}/" in row
+    assert ", stops " in row and "in 24 hours" in row
+    other = page[page.index(f'id="key-{open_ended.key_id}"') :]
+    assert ", until deactivated" in other[: other.index("</tr>")]
+    successor_row = page[page.index(f'id="key-{successor.key_id}"') :]
+    assert "Rotating" not in successor_row[: successor_row.index("</tr>")]
+    # Once the old key is switched off, it is no longer "rotating".
+    services.key_deactivate(key=graced, actor=services.Actor.cli())
+    page = admin_client.get(LIST).content.decode()
+    row = page[page.index(f'id="key-{graced.key_id}"') :]
+    assert "Rotating" not in row[: row.index("</tr>")]
+
+
 def test_detail_shows_everything(admin_client, project, make_key):
     old = make_key(
         project, (READ_RUNS, MANAGE_BUILD_STORAGE), name="main", description="used by CI"
