@@ -15,7 +15,7 @@ from django import forms
 from apikeys import allowlist, services
 from apikeys.models import APIKey, Project
 from apikeys.permissions import registry
-from apikeys.selectors import RECENT_USE_DAYS
+from apikeys.selectors.detail import RECENT_USE_DAYS
 
 CUSTOM = "custom"
 EXPIRY_DAYS = (7, 30, 60, 90)
@@ -254,7 +254,7 @@ class EditKeyForm(forms.Form):
 
 class DeleteKeyForm(forms.Form):
     """Typing the key's name is asked for only when the key was used recently
-    (selectors.RECENT_USE_DAYS)."""
+    (apikeys.selectors.detail.RECENT_USE_DAYS)."""
 
     confirm_name = forms.CharField(required=False, label="Type the key's name to confirm")
 

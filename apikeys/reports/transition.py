@@ -29,7 +29,7 @@ from apikeys.conf import apikeys_settings
 from apikeys.humanize import relative
 from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyRefusal
 from apikeys.reports.review import REVOKED_CODES, stopped_at
-from apikeys.selectors import CHART_DAYS
+from apikeys.selectors.chart import CHART_DAYS
 
 WAITING = "waiting"  # the newer key has not been used yet
 IN_USE = "in_use"  # the old key was used after the newer one started

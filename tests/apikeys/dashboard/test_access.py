@@ -7,7 +7,12 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.test import RequestFactory
 
-from apikeys.dashboard.access import project_access, project_admin_required, project_member_required
+from apikeys.dashboard.access import (
+    project_access,
+    project_admin_required,
+    project_member_required,
+    user_projects,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -158,3 +163,11 @@ def test_refusals_are_pages_that_say_what_to_do(client, auditor_user, make_user,
     missing = client.get(f"/projects/{project.slug}/admin/api-keys/")
     assert missing.status_code == 404
     assert "not a member of" in missing.content.decode()
+
+
+def test_user_projects_lists_roles(project, other_project, admin_user):
+    from apikeys.models import Membership
+
+    Membership.objects.create(project=other_project, user=admin_user, role="auditor")
+    roles = {a.project.slug: a.role for a in user_projects(admin_user)}
+    assert roles == {"acme": "admin", "other": "auditor"}

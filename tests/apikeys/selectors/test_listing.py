@@ -1,4 +1,4 @@
-"""The dashboard's reads: SQL filters agree with the model's rules; fixed query counts."""
+"""The key list's reads: SQL filters agree with the model's rules; fixed query counts."""
 
 from __future__ import annotations
 
@@ -10,11 +10,10 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
-from apikeys import selectors
-from apikeys.dashboard.access import user_projects
 from apikeys.flags import KEY_STATE_FLAGS
-from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyPermissionUsage, APIKeyRefusal
-from apikeys.selectors import KeyListParams
+from apikeys.models import APIKey
+from apikeys.selectors import listing
+from apikeys.selectors.listing import KeyListParams
 
 pytestmark = pytest.mark.django_db
 
@@ -67,7 +66,7 @@ def zoo(project, make_key, now):
 
 
 def names(params: KeyListParams, project, now) -> set[str]:
-    return {k.name for k in selectors.filtered_keys(project, params, now=now)}
+    return {k.name for k in listing.filtered_keys(project, params, now=now)}
 
 
 def test_status_filters_match_the_model(zoo, project, now):
@@ -84,7 +83,7 @@ def test_each_flag_filter_in_sql_selects_the_keys_that_carry_the_flag(zoo, proje
     }
     carries["expired"] = lambda k: k.status(now) == "expired"
     carries["disabled"] = lambda k: k.status(now) == "disabled"
-    assert [code for code, _ in selectors.FLAG_CHOICES] == list(carries)
+    assert [code for code, _ in listing.FLAG_CHOICES] == list(carries)
     for flag, rule in carries.items():
         expected = {n for n, k in zoo.items() if rule(k)}
         assert expected, f"the zoo has no key flagged {flag}"
@@ -124,12 +123,10 @@ def test_search_by_name_id_masked_or_pasted_key(zoo, project, now):
 
 def test_sort_puts_never_used_last_both_ways(zoo, project, now):
     for sort in ("last_used", "-last_used"):
-        ordered = list(selectors.filtered_keys(project, KeyListParams(sort=sort), now=now))
+        ordered = list(listing.filtered_keys(project, KeyListParams(sort=sort), now=now))
         used = [k for k in ordered if k.last_used_at]
         assert ordered[: len(used)] == used, sort
-    by_name = [
-        k.name for k in selectors.filtered_keys(project, KeyListParams(sort="name"), now=now)
-    ]
+    by_name = [k.name for k in listing.filtered_keys(project, KeyListParams(sort="name"), now=now)]
     assert by_name == sorted(by_name)
 
 
@@ -139,7 +136,7 @@ def test_params_ignore_unknown_values():
 
 
 def test_summary_counts(zoo, project, now):
-    summary = selectors.key_summary(project, now=now)
+    summary = listing.key_summary(project, now=now)
     assert summary.total == 7
     assert summary.active == 5  # fresh, stale, stale-never-used, young-never-used, soon
     assert summary.stale == 2
@@ -149,8 +146,8 @@ def test_summary_counts(zoo, project, now):
 def test_key_list_runs_the_same_queries_for_3_or_80_keys(project, make_key):
     def count_queries():
         with CaptureQueriesContext(connection) as ctx:
-            listing = selectors.key_list(project, KeyListParams())
-            for row in listing.rows:  # what the template reads
+            result = listing.key_list(project, KeyListParams())
+            for row in result.rows:  # what the template reads
                 _ = (row.key.created_by, row.flags, row.key.permission_objects())
         return len(ctx.captured_queries)
 
@@ -170,43 +167,3 @@ def test_key_list_runs_the_same_queries_for_3_or_80_keys(project, make_key):
         ]
     )
     assert count_queries() == small <= 3
-
-
-def test_key_detail(project, make_key, now):
-    key = make_key(project, (READ_RUNS, OPERATE_RUNS), name="detail")[0]
-    APIKey.objects.filter(pk=key.pk).update(created_at=now - timedelta(days=200))
-    APIKeyPermissionUsage.objects.create(key=key, permission=READ_RUNS, last_used_at=now)
-    APIKeyDailyUsage.objects.create(key=key, date=now.date(), request_count=40, refused_count=10)
-    APIKeyDailyUsage.objects.create(
-        key=key, date=now.date() - timedelta(days=40), request_count=999
-    )
-    APIKeyRefusal.objects.create(
-        key=key, code="MISSING_PERMISSION", count=3, first_at=now, last_at=now
-    )
-    with CaptureQueriesContext(connection) as ctx:
-        detail = selectors.key_detail(project, key.key_id, now=now)
-    assert len(ctx.captured_queries) <= 7
-    uses = {u.permission.code: u for u in detail.permissions}
-    assert not uses[READ_RUNS].candidate_for_removal
-    assert uses[OPERATE_RUNS].candidate_for_removal
-    assert len(detail.chart.bars) == 30
-    assert detail.chart.total_requests == 40 and detail.chart.total_refused == 10
-    assert detail.chart.bars[-1].day == now.date()
-    assert (
-        detail.chart.bars[-1].height + detail.chart.bars[-1].refused_height <= detail.chart.height
-    )
-    assert [r.code for r in detail.refusals] == ["MISSING_PERMISSION"]
-
-
-def test_young_keys_permissions_are_not_removal_candidates(project, make_key, now):
-    key = make_key(project, (READ_RUNS,))[0]
-    detail = selectors.key_detail(project, key.key_id, now=now)
-    assert not detail.permissions[0].candidate_for_removal
-
-
-def test_user_projects_lists_roles(project, other_project, admin_user):
-    from apikeys.models import Membership
-
-    Membership.objects.create(project=other_project, user=admin_user, role="auditor")
-    roles = {a.project.slug: a.role for a in user_projects(admin_user)}
-    assert roles == {"acme": "admin", "other": "auditor"}
