@@ -10,6 +10,9 @@ and, under ``check --deploy``, the limits are counted in a cache every process s
 * apikeys.E003: the registry cannot be read (APIKEYS_PERMISSIONS unset or wrong,
   a preset naming an unknown code).
 * apikeys.E004: APIKEYS_KEY_PREFIX is not letters and digits.
+* apikeys.E006: a view guarded by a front end of apikeys.contrib is set up so that it
+  refuses wrongly (a DRF view without a ``required_permission``, a ninja API using
+  ``APIKeyAuth`` that was not passed to ``install()``).
 
 Declarations are checked here, not when a decorator runs: a view module may be
 imported before the host's registry can be read.
@@ -25,7 +28,7 @@ from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from apikeys import keys
+from apikeys import contrib, keys
 from apikeys.conf import apikeys_settings
 from apikeys.decorators import KINDS, access_of, declared_codes
 from apikeys.permissions import registry
@@ -86,7 +89,11 @@ def check_api_views_declare_access(app_configs: Any = None, **kwargs: Any) -> li
         known: set[str] | None = set(registry.permissions)
     except ImproperlyConfigured:
         known = None  # apikeys.E003 says why
+    front_end_problems: list[str] = []
     for route, pattern in _walk(get_resolver().url_patterns):
+        for problem in contrib.problems_of(pattern.callback):
+            if problem not in front_end_problems:  # ninja: one pattern per operation
+                front_end_problems.append(problem)
         if known is not None:
             for code in _codes_of(pattern.callback):
                 if code not in known:
@@ -112,15 +119,16 @@ def check_api_views_declare_access(app_configs: Any = None, **kwargs: Any) -> li
                     "so the API guard refuses every request to it.",
                     hint="Decorate it with apikeys.decorators.require_permission(CODE), "
                     "require_permissions_by_method({...}), key_required, public or "
-                    "authenticated_by(...).",
+                    "authenticated_by(...); a DRF view takes "
+                    "apikeys.contrib.drf.HasAPIKeyPermission, a ninja operation "
+                    "apikeys.contrib.ninja.APIKeyAuth(permission=CODE).",
                     obj=_view_name(pattern.callback),
                     id="apikeys.E001",
                 )
             )
+    errors.extend(Error(problem, id="apikeys.E006") for problem in front_end_problems)
     if known is not None:
-        from apikeys.contrib import declared_elsewhere
-
-        for code, where in declared_elsewhere():
+        for code, where in contrib.declared_elsewhere():
             if code not in known:
                 errors.append(_unknown_code(code, where))
     return errors

@@ -24,6 +24,11 @@ Contract for the guard: ``access_of(view)`` returns ``(kind, value)``:
                                           not the question (GET /api/v1/key)
     ("public", None)                      no key needed
     ("self-authenticated", credential)    no key needed; the view checks ``credential``
+    ("front-end", "drf" | "ninja")        guarded by a framework's front end
+                                          (apikeys.contrib), which runs the checks
+                                          itself: the middleware lets it through
+                                          after check 1. Never set by hand: the
+                                          front end recognises its own views.
 
 ``permission_for_method(access, method)`` resolves the first two kinds to the
 one code a request needs (or None: the other kinds), so the guard need not know
@@ -35,6 +40,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from apikeys import contrib
+
 View = TypeVar("View", bound=Callable[..., Any])
 
 ACCESS_ATTRIBUTE = "apikeys_access"
@@ -43,7 +50,8 @@ PUBLIC = "public"
 SELF_AUTHENTICATED = "self-authenticated"
 BY_METHOD = "by-method"
 KEY_REQUIRED = "key-required"
-KINDS = frozenset({PERMISSION, BY_METHOD, KEY_REQUIRED, PUBLIC, SELF_AUTHENTICATED})
+FRONT_END = "front-end"
+KINDS = frozenset({PERMISSION, BY_METHOD, KEY_REQUIRED, PUBLIC, SELF_AUTHENTICATED, FRONT_END})
 # The kinds the guard lets through without a key.
 KEYLESS = frozenset({PUBLIC, SELF_AUTHENTICATED})
 
@@ -96,7 +104,10 @@ def authenticated_by(credential: str) -> Callable[[View], View]:
 
 
 def access_of(view: Callable[..., Any] | None) -> tuple[str, Any] | None:
-    """The declaration of a view, looking through functools.wraps layers."""
+    """The declaration of a view, looking through functools.wraps layers; for a view
+    that declares nothing, what a front end of apikeys.contrib says of it (a DRF or
+    ninja view it guards), else None."""
+    original = view
     seen = 0
     while view is not None and seen < 10:
         declared = getattr(view, ACCESS_ATTRIBUTE, None)
@@ -104,7 +115,7 @@ def access_of(view: Callable[..., Any] | None) -> tuple[str, Any] | None:
             return declared
         view = getattr(view, "__wrapped__", None) or getattr(view, "view_class", None)
         seen += 1
-    return None
+    return contrib.access_of(original) if original is not None else None
 
 
 def permission_for_method(access: tuple[str, Any] | None, method: str) -> str | None:

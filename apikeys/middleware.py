@@ -27,7 +27,9 @@ the key has an expiry.
 
 The checks themselves live in :mod:`apikeys.guard.decision`, shared with the DRF
 and ninja front ends; this module routes, declares, and keeps every answer
-under /api/ JSON.
+under /api/ JSON. A DRF or ninja view that those front ends guard
+(:mod:`apikeys.contrib`) is let through after check 1 without being judged here:
+its framework judges it, with the same checks and records, exactly once.
 
 Public and self-authenticated views (the OpenAPI document, GitHub secret
 scanning, the revocation API, signed upload URLs) pass after check 1; a live
@@ -39,8 +41,6 @@ authentication, and every error Django itself would render as HTML under /api/
 from __future__ import annotations
 
 import logging
-import re
-import uuid
 from collections.abc import Callable
 
 from django.core.exceptions import (
@@ -53,7 +53,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 
 from apikeys.conf import apikeys_settings
-from apikeys.decorators import KEYLESS, KINDS, access_of, permission_for_method
+from apikeys.decorators import FRONT_END, KEYLESS, KINDS, access_of, permission_for_method
 from apikeys.guard.decision import (
     Refusal,
     accept,
@@ -68,6 +68,7 @@ from apikeys.guard.decision import (
 from apikeys.guard.errors import (
     DATABASE_ERRORS,
     REQUEST_ID_HEADER,
+    incoming_request_id,
     json_error,
     log_unavailable,
     service_unavailable,
@@ -78,8 +79,6 @@ from apikeys.models import APIKey
 request_log = logging.getLogger("apikeys.requests")
 security_log = logging.getLogger("apikeys.security")
 
-# An incoming X-Request-Id is kept when it is short and plain, so it is safe to log and echo.
-_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _HTML_ERRORS = {
     400: ("BAD_REQUEST", "The request could not be understood; check its syntax and headers."),
     403: ("FORBIDDEN", "This request is not allowed."),
@@ -106,7 +105,7 @@ class APIKeyMiddleware:
             return self.get_response(http_request)
         request = api_request(http_request)
         request.api_key = None
-        request.request_id = _request_id(request)
+        request.request_id = incoming_request_id(request)
         # An API key is not a cookie: cross-site requests cannot forge it, so CSRF
         # protection has nothing to protect here.
         request._dont_enforce_csrf_checks = True
@@ -170,6 +169,10 @@ def _check(request: HttpRequest) -> tuple[APIKey | None, str | None]:
     except Resolver404:
         match = None
     access = access_of(match.func) if match is not None else None
+    if access is not None and access[0] == FRONT_END:
+        # A DRF or ninja view that apikeys.contrib guards: its framework runs the same
+        # checks; judging it here too would count and record every request twice.
+        return None, None
     if access is not None and access[0] in KEYLESS:
         # No key is needed here, but one sent in the URL is exposed all the same.
         expose_keys_in_url(request)
@@ -208,10 +211,3 @@ def as_json_error(request: HttpRequest, response: HttpResponse) -> HttpResponse:
         if header in response:
             replacement[header] = response[header]
     return replacement
-
-
-def _request_id(request: HttpRequest) -> str:
-    incoming = request.META.get("HTTP_X_REQUEST_ID", "")
-    if incoming and _REQUEST_ID_RE.fullmatch(incoming):
-        return incoming
-    return uuid.uuid4().hex

@@ -120,7 +120,7 @@ def authenticate_request(request: HttpRequest) -> APIKey:
         # Check 2 reads keys from the header only; one sent in the URL is refused
         # even beside a header, and is now exposed.
         raise missing_key(request, in_url=True)
-    raw = request.META.get(_header_names(apikeys_settings.HEADER)[0])
+    raw = key_header(request)
     if not raw:
         limit.refuse_if_over()
         raise missing_key(request)
@@ -136,6 +136,11 @@ def authenticate_request(request: HttpRequest) -> APIKey:
     check_usable(key)
     check_client_address(request, key)
     return key
+
+
+def key_header(request: HttpRequest) -> str:
+    """The raw value of the key header (APIKEYS_HEADER), or ""."""
+    return request.META.get(_header_names(apikeys_settings.HEADER)[0]) or ""
 
 
 def check_usable(key: APIKey) -> None:
@@ -338,11 +343,7 @@ def rate_limited(block: ratelimit.Block | None) -> Refusal:
 
 def refuse(request: HttpRequest, refusal: Refusal) -> JsonResponse:
     """Count the refusal (per IP, and per key when the key is known), log it, answer it."""
-    if refusal.code in _COUNTED_CODES:
-        ratelimit.record_failure(rate_limit_identity(request))
-    if refusal.key is not None:
-        usage.record_refusal(refusal.key, code=refusal.code, ip=client_ip(request))
-    log(request, refusal.status, refusal.key.key_id if refusal.key else "", refusal.code)
+    record_refusal(request, refusal)
     return json_error(
         request,
         refusal.status,
@@ -353,8 +354,20 @@ def refuse(request: HttpRequest, refusal: Refusal) -> JsonResponse:
     )
 
 
-def accept(request: HttpRequest, key: APIKey, permission: str | None, status: int) -> None:
-    """After the view answered: the key's usage (in memory, written now and then) and the log."""
+def record_refusal(request: HttpRequest, refusal: Refusal) -> None:
+    """What every refusal leaves behind, whichever front end answers it: the IP's count
+    towards check 8, the key's refusal record, the log line."""
+    if refusal.code in _COUNTED_CODES:
+        ratelimit.record_failure(rate_limit_identity(request))
+    if refusal.key is not None:
+        usage.record_refusal(refusal.key, code=refusal.code, ip=client_ip(request))
+    log(request, refusal.status, refusal.key.key_id if refusal.key else "", refusal.code)
+
+
+def accept(request: HttpRequest, key: APIKey, permission: str | None, status: int | None) -> None:
+    """The key's usage (in memory, written now and then) and the log line. The
+    middleware calls it after the view answered; a front end whose framework renders
+    the answer calls it when it grants access, with ``status`` None (the log says so)."""
     usage.record_use(key, permission=permission, ip=client_ip(request))
     log(request, status, key.key_id)
 
@@ -363,7 +376,7 @@ def address_of(request: HttpRequest) -> str:
     return client_ip(request) or "unknown"
 
 
-def log(request: HttpRequest, status: int, key_id: str, code: str = "") -> None:
+def log(request: HttpRequest, status: int | None, key_id: str, code: str = "") -> None:
     """One line per request: the request id, the key's public id, never the key itself."""
     level = logging.WARNING if code else logging.INFO
     if not request_log.isEnabledFor(level):

@@ -9,8 +9,10 @@ quote it and an operator can find the log line.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
+import uuid
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
@@ -20,8 +22,31 @@ REQUEST_ID_HEADER = "X-Request-Id"
 unavailable_log = logging.getLogger("apikeys.unavailable")
 
 
+# An incoming X-Request-Id is kept when it is short and plain, so it is safe to log and echo.
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
 def request_id_of(request: HttpRequest) -> str:
     return getattr(request, "request_id", "") or ""
+
+
+def incoming_request_id(request: HttpRequest) -> str:
+    """The client's X-Request-Id when it is plain, else a new one."""
+    incoming = request.META.get("HTTP_X_REQUEST_ID", "")
+    if incoming and _REQUEST_ID_RE.fullmatch(incoming):
+        return incoming
+    return uuid.uuid4().hex
+
+
+def error_body(
+    request: HttpRequest, code: str, message: str, details: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The envelope itself, for a front end whose framework renders the answer (DRF)."""
+    return {
+        "error": message,
+        "code": code,
+        "details": {**(details or {}), "request_id": request_id_of(request)},
+    }
 
 
 def json_error(
@@ -32,12 +57,7 @@ def json_error(
     details: dict[str, Any] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JsonResponse:
-    body = {
-        "error": message,
-        "code": code,
-        "details": {**(details or {}), "request_id": request_id_of(request)},
-    }
-    response = JsonResponse(body, status=status)
+    response = JsonResponse(error_body(request, code, message, details), status=status)
     for name, value in (headers or {}).items():
         response[name] = value
     return response
@@ -90,14 +110,19 @@ def log_unavailable(error: BaseException) -> None:
     )
 
 
+UNAVAILABLE_MESSAGE = (
+    "The service cannot reach its database right now; retry in "
+    f"{UNAVAILABLE_RETRY_AFTER} seconds. Nothing was changed by this request."
+)
+
+
 def service_unavailable(request: HttpRequest) -> JsonResponse:
     """503 SERVICE_UNAVAILABLE with Retry-After: the API's answer while the database is out."""
     return json_error(
         request,
         503,
         "SERVICE_UNAVAILABLE",
-        "The service cannot reach its database right now; retry in "
-        f"{UNAVAILABLE_RETRY_AFTER} seconds. Nothing was changed by this request.",
+        UNAVAILABLE_MESSAGE,
         details={"retry_after": UNAVAILABLE_RETRY_AFTER},
         headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER)},
     )
