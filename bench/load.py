@@ -6,6 +6,12 @@ environment, never on its command line (which `ps` shows) nor in a file.
 Run as a module (``python -m bench.load URL``) this file *is* the Python load
 generator: keep-alive http.client connections on threads, in two processes
 like ``wrk -t2``; it prints one JSON line.
+
+A *flood* (case d2, bench/flood.py) sends, on every request, a key taken at
+random from a file (wrong secrets for real key ids: no key in it verifies) and
+a random ``X-Forwarded-For`` address from its own IPv6 /64, and counts the
+answers by status. Both generators do it; ``LoadGenerator.start`` runs one in
+the background while another measures.
 """
 
 from __future__ import annotations
@@ -13,19 +19,21 @@ from __future__ import annotations
 import http.client
 import json
 import os
+import random
 import shutil
 import statistics
 import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
 from urllib.parse import urlsplit
 
 HEADER_NAME_ENV = "BENCH_HEADER_NAME"
 HEADER_VALUE_ENV = "BENCH_HEADER_VALUE"
+FLOOD_FILE_ENV = "BENCH_FLOOD_FILE"
 REPO = Path(__file__).resolve().parent.parent
 
 # Latencies are microseconds in wrk's summary; the marker keeps wrk's own text apart.
@@ -46,6 +54,63 @@ end
 """
 
 
+# Case d2's flood (bench/flood.py): a wrong secret for a random real key id from a random
+# IPv6 /64 on every request (2001:db8::/32, the documentation prefix: a header value
+# only, no packet goes there), the answers counted by status in every thread.
+FLOOD_SCRIPT = f"""\
+local threads = {{}}
+
+function setup(thread)
+  table.insert(threads, thread)
+  thread:set("index", #threads)
+end
+
+function init(args)
+  keys = {{}}
+  for line in io.lines(os.getenv("{FLOOD_FILE_ENV}")) do
+    if line ~= "" then keys[#keys + 1] = line end
+  end
+  header = os.getenv("{HEADER_NAME_ENV}")
+  math.randomseed(os.time() * 1000 + index)
+  unauthorized, limited, other = 0, 0, 0
+end
+
+function request()
+  local headers = {{}}
+  for name, value in pairs(wrk.headers) do headers[name] = value end
+  headers[header] = keys[math.random(#keys)]
+  headers["X-Forwarded-For"] = string.format("2001:db8:%x:%x::%x",
+    math.random(0, 65535), math.random(0, 65535), math.random(1, 65535))
+  return wrk.format("GET", nil, headers)
+end
+
+function response(status, headers, body)
+  if status == 401 then
+    unauthorized = unauthorized + 1
+  elseif status == 429 then
+    limited = limited + 1
+  else
+    other = other + 1
+  end
+end
+
+done = function(summary, latency, requests)
+  local u, l, o = 0, 0, 0
+  for _, thread in ipairs(threads) do
+    u = u + thread:get("unauthorized")
+    l = l + thread:get("limited")
+    o = o + thread:get("other")
+  end
+  local e = summary.errors
+  io.write(string.format("BENCH_RESULT %d %d %.1f %.1f %d %d\\n",
+    summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(99),
+    e.status, e.connect + e.read + e.write + e.timeout))
+  io.write(string.format("BENCH_STATUSES %d %d %d\\n", u, l, o))
+end
+"""
+
+
 @dataclass(frozen=True)
 class LoadResult:
     requests: int
@@ -54,6 +119,8 @@ class LoadResult:
     p99_ms: float
     non_2xx: int
     socket_errors: int
+    # A flood's answers by status ({401: n, 429: n, 0: anything else}); empty otherwise.
+    statuses: dict[int, int] = field(default_factory=dict)
 
     @property
     def rps(self) -> float:
@@ -82,6 +149,8 @@ class LoadGenerator:
             raise RuntimeError("wrk is not installed: apt-get install -y wrk, or --loader python.")
         self.script = folder / "bench.lua"
         self.script.write_text(WRK_SCRIPT)
+        self.flood_script = folder / "flood.lua"
+        self.flood_script.write_text(FLOOD_SCRIPT)
 
     @property
     def label(self) -> str:
@@ -89,41 +158,41 @@ class LoadGenerator:
         return f"{kind} -t{self.threads} -c{self.connections}"
 
     def run(self, url: str, header: tuple[str, str] | None, seconds: float) -> LoadResult:
-        env = {k: v for k, v in os.environ.items() if k not in {HEADER_NAME_ENV, HEADER_VALUE_ENV}}
+        return self.start(url, header, seconds).wait()
+
+    def start(
+        self,
+        url: str,
+        header: tuple[str, str] | None,
+        seconds: float,
+        *,
+        flood_file: Path | None = None,
+    ) -> Running:
+        """Start a load run in the background; ``.wait()`` answers its result. With
+        ``flood_file``, every request takes its key from that file (``header`` names
+        the header) and a random X-Forwarded-For from its own IPv6 /64."""
+        env = {
+            k: v
+            for k, v in os.environ.items()
+            if k not in {HEADER_NAME_ENV, HEADER_VALUE_ENV, FLOOD_FILE_ENV}
+        }
         if header is not None:
             env[HEADER_NAME_ENV], env[HEADER_VALUE_ENV] = header
+        if flood_file is not None:
+            env[FLOOD_FILE_ENV] = str(flood_file)
         if self.wrk:
-            return self._run_wrk(url, env, seconds)
-        return self._run_python(url, env, seconds)
-
-    def _run_wrk(self, url: str, env: dict[str, str], seconds: float) -> LoadResult:
-        command = [
-            self.wrk,
-            f"-t{self.threads}",
-            f"-c{self.connections}",
-            f"-d{max(1, round(seconds))}s",
-            f"--timeout={max(1, round(self.timeout))}s",
-            "-s",
-            str(self.script),
-            url,
-        ]
-        done = subprocess.run(
-            command, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False
-        )
-        for line in done.stdout.splitlines():
-            if line.startswith("BENCH_RESULT "):
-                requests, micros, p50, p99, non_2xx, errors = line.split()[1:]
-                return LoadResult(
-                    requests=int(requests),
-                    seconds=int(micros) / 1e6,
-                    p50_ms=float(p50) / 1000,
-                    p99_ms=float(p99) / 1000,
-                    non_2xx=int(non_2xx),
-                    socket_errors=int(errors),
-                )
-        raise RuntimeError(f"wrk printed no result:\n{done.stdout}\n{done.stderr}")
-
-    def _run_python(self, url: str, env: dict[str, str], seconds: float) -> LoadResult:
+            script = self.flood_script if flood_file is not None else self.script
+            command = [
+                self.wrk,
+                f"-t{self.threads}",
+                f"-c{self.connections}",
+                f"-d{max(1, round(seconds))}s",
+                f"--timeout={max(1, round(self.timeout))}s",
+                "-s",
+                str(script),
+                url,
+            ]
+            return Running(command, env, seconds, parse_wrk)
         command = [
             sys.executable,
             "-m",
@@ -134,19 +203,69 @@ class LoadGenerator:
             str(self.connections),
             str(self.timeout),
         ]
-        done = subprocess.run(
+        return Running(command, env, seconds, parse_python)
+
+
+class Running:
+    """One load generator process; its output is read when it ends."""
+
+    def __init__(self, command: list[str], env: dict[str, str], seconds: float, parse) -> None:  # type: ignore[no-untyped-def]
+        self.seconds = seconds
+        self.parse = parse
+        self.process = subprocess.Popen(
             command,
             env=env,
             cwd=REPO,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=seconds + 60,
-            check=False,
         )
-        if done.returncode != 0 or not done.stdout.strip():
-            raise RuntimeError(f"The Python load generator failed:\n{done.stderr}")
-        result = json.loads(done.stdout.strip().splitlines()[-1])
-        return LoadResult(**result)
+
+    def wait(self) -> LoadResult:
+        try:
+            stdout, stderr = self.process.communicate(timeout=self.seconds + 60)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            stdout, stderr = self.process.communicate()
+            raise RuntimeError(f"The load generator did not end:\n{stderr}") from None
+        return self.parse(self.process.returncode, stdout, stderr)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.communicate()
+
+
+def parse_wrk(returncode: int, stdout: str, stderr: str) -> LoadResult:
+    result: LoadResult | None = None
+    statuses: dict[int, int] = {}
+    for line in stdout.splitlines():
+        if line.startswith("BENCH_RESULT "):
+            requests, micros, p50, p99, non_2xx, errors = line.split()[1:]
+            result = LoadResult(
+                requests=int(requests),
+                seconds=int(micros) / 1e6,
+                p50_ms=float(p50) / 1000,
+                p99_ms=float(p99) / 1000,
+                non_2xx=int(non_2xx),
+                socket_errors=int(errors),
+            )
+        elif line.startswith("BENCH_STATUSES "):
+            unauthorized, limited, other = (int(n) for n in line.split()[1:])
+            statuses = {401: unauthorized, 429: limited, 0: other}
+    if result is None:
+        raise RuntimeError(f"wrk printed no result:\n{stdout}\n{stderr}")
+    if statuses:
+        result = LoadResult(**{**result.__dict__, "statuses": statuses})
+    return result
+
+
+def parse_python(returncode: int, stdout: str, stderr: str) -> LoadResult:
+    if returncode != 0 or not stdout.strip():
+        raise RuntimeError(f"The Python load generator failed:\n{stderr}")
+    result = json.loads(stdout.strip().splitlines()[-1])
+    result["statuses"] = {int(k): v for k, v in result.get("statuses", {}).items()}
+    return LoadResult(**result)
 
 
 # --- The Python load generator (a process of its own) ---------------------------
@@ -158,17 +277,25 @@ def _worker(url: str, seconds: float, connections: int, timeout: float, queue) -
     headers = {}
     if os.environ.get(HEADER_NAME_ENV):
         headers[os.environ[HEADER_NAME_ENV]] = os.environ.get(HEADER_VALUE_ENV, "")
+    flood_keys: list[str] = []
+    if os.environ.get(FLOOD_FILE_ENV):
+        flood_keys = Path(os.environ[FLOOD_FILE_ENV]).read_text().split()
     deadline = time.perf_counter() + seconds
     lock = threading.Lock()
-    totals = {"latencies": [], "non_2xx": 0, "errors": 0}
+    totals = {"latencies": [], "non_2xx": 0, "errors": 0, "statuses": {401: 0, 429: 0, 0: 0}}
 
     def loop() -> None:
         latencies, non_2xx, errors = [], 0, 0
+        statuses = {401: 0, 429: 0, 0: 0}
+        rng = random.Random()
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
         while time.perf_counter() < deadline:
+            if flood_keys:
+                headers[os.environ[HEADER_NAME_ENV]] = rng.choice(flood_keys)
+                headers["X-Forwarded-For"] = flood_address(rng)
             started = time.perf_counter()
             try:
-                connection.request("GET", target, headers=headers)
+                connection.request("GET", target, headers=dict(headers))
                 response = connection.getresponse()
                 response.read()
             except (OSError, http.client.HTTPException):
@@ -178,6 +305,7 @@ def _worker(url: str, seconds: float, connections: int, timeout: float, queue) -
             latencies.append(time.perf_counter() - started)
             if not 200 <= response.status < 400:
                 non_2xx += 1
+            statuses[response.status if response.status in statuses else 0] += 1
             if response.will_close:
                 connection.close()
         connection.close()
@@ -185,6 +313,8 @@ def _worker(url: str, seconds: float, connections: int, timeout: float, queue) -
             totals["latencies"].extend(latencies)
             totals["non_2xx"] += non_2xx
             totals["errors"] += errors
+            for status, count in statuses.items():
+                totals["statuses"][status] += count
 
     workers = [threading.Thread(target=loop) for _ in range(connections)]
     for worker in workers:
@@ -192,6 +322,13 @@ def _worker(url: str, seconds: float, connections: int, timeout: float, queue) -
     for worker in workers:
         worker.join()
     queue.put(totals)
+
+
+def flood_address(rng: random.Random) -> str:
+    """An address in a random /64 of 2001:db8::/32 (as the flood's Lua script makes)."""
+    return (
+        f"2001:db8:{rng.randrange(65536):x}:{rng.randrange(65536):x}::{rng.randrange(1, 65536):x}"
+    )
 
 
 def _main(argv: list[str]) -> None:
@@ -223,6 +360,14 @@ def _main(argv: list[str]) -> None:
                 "p99_ms": p99 * 1000,
                 "non_2xx": sum(r["non_2xx"] for r in results),
                 "socket_errors": sum(r["errors"] for r in results),
+                "statuses": (
+                    {
+                        status: sum(r["statuses"][status] for r in results)
+                        for status in (401, 429, 0)
+                    }
+                    if os.environ.get(FLOOD_FILE_ENV)
+                    else {}
+                ),
             }
         )
     )

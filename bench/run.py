@@ -1,31 +1,39 @@
 """`make bench`: what the /api/ guard costs under load, side by side in one run.
 
-    make bench                                  # full run, about 4 minutes
-    make bench BENCH_ARGS=--quick               # smoke run for CI, under a minute
+    make bench                                  # full run, about 5 minutes
+    make bench BENCH_ARGS=--quick               # smoke run for CI, about a minute
     make bench BENCH_ARGS="--database-url postgres://postgres@127.0.0.1:5432/postgres"
+    make bench BENCH_ARGS="--redis-url redis://127.0.0.1:6379/14"   # a shared cache
     make bench BENCH_ARGS="--results bench/RESULTS.md"   # also write the tables there
 
 A fresh database (a temporary SQLite file in WAL mode, or a new PostgreSQL
 database ``bench_<pid>`` dropped at the end) gets a project with 1,000 keys
-hashed with argon2id at full cost and 50 runs. Two gunicorns run the
-production configuration (DEBUG off, persistent database connections, rate
-limiting off) with 2 sync workers, as every recorded run had (production runs
-gthread behind nginx: bench/worker_class.py measures that choice): one with
-the guard, one with the guard swapped for bench/middleware.py's stand-in
-(BENCH_GUARD_OFF=1). wrk loads them from a second process (a Python load
-generator when wrk is missing, or with --loader python):
+hashed with argon2id at full cost and 50 runs. gunicorns run the production
+configuration (DEBUG off, persistent database connections) with 2 sync workers,
+as every recorded run had (production runs gthread behind nginx:
+bench/worker_class.py measures that choice): one with the guard (rate limit off,
+so every case gets the answer it is about), one with the guard swapped for
+bench/middleware.py's stand-in (BENCH_GUARD_OFF=1), and for d2 one with the
+guard behind one trusted proxy and the rate limit on (bench/flood.py). wrk loads
+them from a second process (a Python load generator when wrk is missing, or with
+--loader python); bench/cases.py lists the cases:
 
-    a  valid key, GET /api/v1/runs          d  wrong secret for a real key id (argon2 each time)
-    b  the same view, guard off             e  djangorestframework-api-key HasAPIKey, trivial view
-    c  no key                               f  plain Django JSON view, no auth
-    h  valid key, the same trivial view as (e) behind our guard (guard vs HasAPIKey alone)
+    a   valid key, GET /api/v1/runs          e   djangorestframework-api-key HasAPIKey, trivial view
+    b   the same view, guard off             e2  our DRF adapter, the same trivial view
+    c   no key                               f   plain Django JSON view, no auth
+    d   wrong secret for a real key id       h   valid key, the same trivial view behind our guard
+    d2  (a) while 8 connections flood wrong secrets for many real key ids from random
+        IPv6 /64s, against (a) on the same server without the flood (d2a)
 
 Each measurement is preceded by a warm-up (argon2's first verification per
-worker is never measured) and the cases run in rounds, each pair that a ratio
-compares back to back and every other round in reverse order, so the ratios
-compare numbers taken seconds apart while other work shares the machine.
-Targets: a/b >= 0.80 (stretch 0.90), a/e >= 1.25, c no slower than b.
-Then (g): the key list page with 10,000 keys, page 1 of 50, under 100 ms.
+worker, and the first wrong secrets of (d)'s budget, are never measured) and the
+cases run in rounds, each pair that a ratio compares back to back and every other
+round in reverse order, so the ratios compare numbers taken seconds apart while
+other work shares the machine. Targets: a/b >= 0.80 (stretch 0.90), a/e >= 1.25,
+c no slower than b, h/f >= 0.80, e2/e >= 1.30; d2: (a)'s p99 within 2 x and its
+req/s at least 0.8 x of what they are without the flood. d/c is reported with
+the argon2 budget it ran under. Then (g): the key list page with 10,000 keys,
+page 1 of 50, under 100 ms.
 
 The exit status is 0 whenever the measurement ran: a missed target prints a
 MISSED line, it is not a failure. Everything started is stopped and everything
@@ -37,69 +45,27 @@ from __future__ import annotations
 import argparse
 import atexit
 import contextlib
+import json
 import os
 import platform
 import secrets
 import shutil
 import signal
-import statistics
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from bench import database, load, seed, servers  # noqa: E402
+from bench import cases as bench_cases  # noqa: E402
+from bench import dashboard, database, flood, load, report, results, seed, servers  # noqa: E402
+from bench.cases import FLOOD, GUARD_OFF, GUARDED, Case  # noqa: E402
 
-TARGET_A_OVER_B = 0.80
-STRETCH_A_OVER_B = 0.90
-TARGET_A_OVER_E = 1.25
-TARGET_C_OVER_B = 1.00
-TRIVIAL = "/api/v1/bench/trivial"  # bench.urls: (e)'s view, behind our guard
-
-
-@dataclass
-class Case:
-    name: str
-    title: str
-    server: str  # "guarded" or "guard_off"
-    path: str
-    header: tuple[str, str] | None = field(repr=False)
-    expect_status: int
-    expect_code: str = ""
-    results: list[load.LoadResult] = field(default_factory=list)
-    sent: int = 0  # every request the load generator completed, warm-ups included
-    problem: str = ""
-
-    @property
-    def requests(self) -> int:
-        return sum(r.requests for r in self.results)
-
-    @property
-    def rps(self) -> float:
-        seconds = sum(r.seconds for r in self.results)
-        return self.requests / seconds if seconds else 0.0
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(r.p50_ms for r in self.results) if self.results else 0.0
-
-    @property
-    def p99(self) -> float:
-        return statistics.median(r.p99_ms for r in self.results) if self.results else 0.0
-
-    @property
-    def unexpected(self) -> int:
-        """Answers other than the one the case is about (each should be 0)."""
-        wrong_status = sum(
-            r.non_2xx if self.expect_status < 300 else r.requests - r.non_2xx for r in self.results
-        )
-        return wrong_status + sum(r.socket_errors for r in self.results)
+WORKERS = 2  # per server: servers.Gunicorn's default
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -112,7 +78,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--keys", type=int, help="keys in the API project (1000; quick 200)")
     parser.add_argument("--dashboard-keys", type=int, default=10_000, help="keys for (g)")
     parser.add_argument("--renders", type=int, help="timed renders of the list page (20; quick 5)")
-    parser.add_argument("--cases", default="abcdefh", help="which of the cases to load")
+    parser.add_argument(
+        "--cases",
+        default="all",
+        help=f"which cases to load, e.g. 'a,b,d2' or 'abd2' (all: {bench_cases.ALL})",
+    )
     parser.add_argument("--threads", type=int, default=2, help="load generator threads (wrk -t)")
     parser.add_argument("--connections", type=int, default=16, help="connections (wrk -c)")
     parser.add_argument("--loader", choices=["auto", "wrk", "python"], default="auto")
@@ -121,6 +91,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=os.environ.get("DATABASE_URL", ""),
         help="a PostgreSQL server to create the bench database on (default: SQLite)",
     )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("REDIS_URL", ""),
+        help="the servers' shared cache (default: $REDIS_URL, else each process's memory)",
+    )
     parser.add_argument("--results", type=Path, help="also write the tables to this Markdown file")
     args = parser.parse_args(argv)
     quick = args.quick
@@ -128,7 +103,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.rounds = args.rounds or (1 if quick else 4)
     args.keys = args.keys or (200 if quick else 1000)
     args.renders = args.renders or (5 if quick else 20)
-    args.keys = max(args.keys, 2)
+    args.keys = max(args.keys, 3)  # the valid key, (d)'s id, and at least one for the flood
+    try:
+        args.case_names = bench_cases.parse_names(args.cases)
+    except ValueError as error:
+        parser.error(str(error))
     return args
 
 
@@ -139,6 +118,7 @@ class Cleanup:
         self.folder = Path(tempfile.mkdtemp(prefix="nunu-bench-"))
         self.servers: list[servers.Gunicorn] = []
         self.database: database.BenchDatabase | None = None
+        self.redis = False
         self._done = False
 
     def __call__(self) -> None:
@@ -150,6 +130,9 @@ class Cleanup:
                 server.stop(timeout=10)
             except Exception as error:
                 print(f"warning: could not stop gunicorn ({server.name}): {error}", file=sys.stderr)
+        if self.redis:
+            with contextlib.suppress(Exception):
+                forget_verified_digests()
         try:
             from django.db import connections
 
@@ -164,16 +147,36 @@ class Cleanup:
         shutil.rmtree(self.folder, ignore_errors=True)
 
 
+def forget_verified_digests() -> None:
+    """The servers shared their verified digests in Redis for an hour; this run's
+    secret key names them (its fingerprint), so they go. The counters (rate limit,
+    budget) expire with their windows, within minutes."""
+    from django.core.cache import caches
+
+    from apikeys.conf import apikeys_settings
+    from apikeys.guard.authentication import digest_key
+
+    cache = caches[apikeys_settings.CACHE_ALIAS]
+    pattern = cache.make_key(f"apikeys:verified:{digest_key()[1]}:*")
+    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    for name in client.scan_iter(match=pattern, count=1000):
+        client.delete(name)
+
+
 def _raise_exit(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
 
 
-def django_environment(db_url: str, folder: Path) -> dict[str, str]:
+def django_environment(db_url: str, redis_url: str, folder: Path) -> dict[str, str]:
     env = {
         key: value
         for key, value in os.environ.items()
-        if key not in {load.HEADER_NAME_ENV, load.HEADER_VALUE_ENV, "BENCH_GUARD_OFF"}
+        if key
+        not in {load.HEADER_NAME_ENV, load.HEADER_VALUE_ENV, load.FLOOD_FILE_ENV, "BENCH_GUARD_OFF"}
     }
+    env.pop("REDIS_URL", None)
+    if redis_url:
+        env["REDIS_URL"] = redis_url
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "bench.settings",
@@ -214,10 +217,357 @@ def load_average() -> str:
         return "?"
 
 
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    cleanup = Cleanup()
+    atexit.register(cleanup)
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _raise_exit)
+    # A shell's background job starts with SIGINT ignored; Ctrl-C must still clean up.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return Bench(args, cleanup).run()
+    finally:
+        cleanup()
+
+
+@dataclass
+class Servers:
+    by_role: dict[str, servers.Gunicorn]
+
+    def port(self, role: str) -> int:
+        return self.by_role[role].port
+
+    def stop(self) -> None:
+        # A graceful stop makes every worker write the usage counts it still holds.
+        for server in self.by_role.values():
+            server.stop()
+
+
+class Bench:
+    """One run, step by step: set up, seed, serve, check, measure, report."""
+
+    def __init__(self, args: argparse.Namespace, cleanup: Cleanup) -> None:
+        self.args = args
+        self.cleanup = cleanup
+        self.folder = cleanup.folder
+        self.started = time.monotonic()
+        self.load_before = ""
+        self.skipped: list[str] = []
+
+    def run(self) -> int:
+        env = self.set_up()
+        seeded, admin = self.seed()
+        cases = self.choose_cases(seeded)
+        running = self.serve(env, seeded, cases)
+        generator = load.LoadGenerator(
+            folder=self.folder,
+            loader=self.args.loader,
+            threads=self.args.threads,
+            connections=self.args.connections,
+            timeout=10.0,
+        )
+        self.describe(seeded, running, generator)
+        self.check(cases, running, seeded)
+        self.measure(cases, running, generator, seeded)
+        # (g) after the load, so the API cases saw a database with exactly --keys keys.
+        try:
+            page_lines = dashboard.case_lines(
+                admin,
+                keys=self.args.dashboard_keys,
+                renders=self.args.renders,
+                port=running.port(GUARDED),
+            )
+        except Exception as error:
+            page_lines = [f"g  key list page: FAILED to measure: {type(error).__name__}: {error}"]
+        running.stop()
+        return self.report(cases, seeded, generator, page_lines)
+
+    # --- set up ---------------------------------------------------------------
+
+    def set_up(self) -> dict[str, str]:
+        """A fresh database, this process's environment as the servers', Django."""
+        db = self.cleanup.database = database.BenchDatabase(
+            self.args.database_url or None, self.folder
+        )
+        env = django_environment(db.create(), self.args.redis_url, self.folder)
+        for name in set(os.environ) - set(env):
+            del os.environ[name]
+        os.environ.update(env)
+        self.cleanup.redis = bool(self.args.redis_url)
+        self.env = env
+        import django
+
+        django.setup()
+        self.load_before = load_average()
+        print(f"nunu admin benchmark: {machine()}; load average {self.load_before}")
+        print(f"database: {db.label}")
+        print(f"cache: {self.cache_label()}")
+        self.db = db
+        return env
+
+    def cache_label(self) -> str:
+        if self.args.redis_url:
+            return f"Redis ({self.args.redis_url.rsplit('@', 1)[-1]}), shared by every worker"
+        return "each process's own memory (no REDIS_URL): limits and budgets count per worker"
+
+    def budget(self) -> report.Budget:
+        from apikeys.conf import apikeys_settings
+
+        shared = bool(self.args.redis_url)
+        return report.Budget(
+            failures=int(apikeys_settings.SECRET_FAILURES),
+            window=int(apikeys_settings.SECRET_FAILURES_WINDOW),
+            apart=1 if shared else WORKERS,
+            where="Redis, shared by the workers"
+            if shared
+            else f"each worker's memory (no Redis: {WORKERS} workers, {WORKERS} budgets)",
+        )
+
+    def seed(self) -> tuple[seed.Seeded, object]:
+        from django.core.management import call_command
+
+        from apikeys.conf import apikeys_settings
+
+        params = {
+            "memory_cost": apikeys_settings.ARGON2_MEMORY_KIB,
+            "time_cost": apikeys_settings.ARGON2_TIME_COST,
+            "parallelism": apikeys_settings.ARGON2_PARALLELISM,
+        }
+        step = time.monotonic()
+        # Before the first query: the pool forks, and no child may share a database connection.
+        api_keys = seed.hashed_keys(self.args.keys, params, prefix=apikeys_settings.KEY_PREFIX)
+        print(
+            f"hashed {len(api_keys)} secrets with argon2id m={params['memory_cost']} KiB "
+            f"t={params['time_cost']} p={params['parallelism']} in {time.monotonic() - step:.1f} s"
+        )
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+        seeded = seed.seed_api_project(api_keys)
+        seeded.drf_key = seed.seed_drf_key()
+        admin = seed.seed_admin()
+        del api_keys  # the plaintexts we still need are in `seeded`
+        return seeded, admin
+
+    def choose_cases(self, seeded: seed.Seeded) -> dict[str, Case]:
+        from apikeys.conf import apikeys_settings
+
+        adapter, why = drf_adapter()
+        every = bench_cases.define(
+            valid_key=seeded.valid_key,
+            wrong_secret_key=seeded.wrong_secret_key,
+            drf_key=seeded.drf_key,
+            header=apikeys_settings.HEADER,
+            adapter=adapter,
+        )
+        wanted = self.args.case_names
+        if "e2" in wanted and not adapter:
+            self.skipped.append(f"e2 SKIPPED: the DRF adapter of SPEC §12 is not there ({why})")
+        return {case.name: case for case in every if case.name in wanted}
+
+    def serve(self, env: dict[str, str], seeded: seed.Seeded, cases: dict[str, Case]) -> Servers:
+        environments = {
+            GUARDED: env,
+            GUARD_OFF: {
+                **env,
+                "BENCH_GUARD_OFF": "1",
+                "BENCH_PROJECT_ID": str(seeded.api_project_id),
+            },
+        }
+        if any(case.server == FLOOD for case in cases.values()):
+            environments[FLOOD] = flood.server_env(env)
+        by_role = {
+            role: servers.Gunicorn(role.replace("_", "-"), role_env, self.folder, workers=WORKERS)
+            for role, role_env in environments.items()
+        }
+        self.cleanup.servers += by_role.values()
+        for server in by_role.values():
+            server.start()
+        for server in by_role.values():
+            server.wait_ready("/bench/plain")
+        return Servers(by_role)
+
+    def describe(
+        self, seeded: seed.Seeded, running: Servers, generator: load.LoadGenerator
+    ) -> None:
+        ports = ", ".join(f":{s.port} ({role})" for role, s in running.by_role.items())
+        print(
+            f"servers: gunicorn, {WORKERS} sync workers each, on 127.0.0.1 {ports}; "
+            f"{seeded.key_count} keys, {seeded.run_count} runs"
+        )
+        print(
+            f"load: {generator.label}, {self.args.rounds} round(s) of {self.args.duration:g} s "
+            f"per case after a {self.args.warmup:g} s warm-up"
+        )
+
+    # --- check and measure ------------------------------------------------------
+
+    def check(self, cases: dict[str, Case], running: Servers, seeded: seed.Seeded) -> None:
+        """One request per case: it must answer what it is about, or its numbers mean
+        nothing; d2's server must count clients as the flood assumes."""
+        from apikeys.conf import apikeys_settings
+
+        for case in cases.values():
+            preflight(case, running.port(case.server))
+        if "d2" in cases:
+            problem = flood.check_server(
+                running.port(FLOOD),
+                apikeys_settings.HEADER,
+                seeded.flood_keys[0],
+                int(apikeys_settings.RATE_LIMIT_FAILURES),
+                1 if self.args.redis_url else WORKERS,
+            )
+            if problem:
+                cases["d2"].problem = f"flood server: {problem}"
+        for case in cases.values():
+            if case.problem:
+                print(f"!! case {case.name} {case.problem}")
+
+    def measure(
+        self,
+        cases: dict[str, Case],
+        running: Servers,
+        generator: load.LoadGenerator,
+        seeded: seed.Seeded,
+    ) -> None:
+        args = self.args
+        flooder = load.LoadGenerator(
+            folder=self.folder,
+            loader=args.loader,
+            threads=1,
+            connections=flood.CONNECTIONS,
+            timeout=10.0,
+        )
+        keys_file = flood.write_keys(self.folder, seeded.flood_keys)
+        order = list(cases.values())  # bench.cases.ORDER: each compared pair side by side
+        for round_index in range(args.rounds):
+            print(
+                f"round {round_index + 1}/{args.rounds} (load average {load_average()})",
+                flush=True,
+            )
+            for case in order if round_index % 2 == 0 else order[::-1]:
+                url = f"http://127.0.0.1:{running.port(case.server)}{case.path}"
+                if case.name == "d2":
+                    result, flood_result = flood.measure(
+                        generator,
+                        flooder,
+                        url=url,
+                        key_header=case.header,  # type: ignore[arg-type]
+                        keys_file=keys_file,
+                        warmup=args.warmup,
+                        duration=args.duration,
+                    )
+                    case.flood.append(flood_result)
+                    case.sent += result.requests
+                    extra = (
+                        f"  (flood {flood_result.rps:.0f} req/s, "
+                        f"{flood_result.statuses.get(401, 0)} answered 401)"
+                    )
+                else:
+                    if args.warmup > 0:
+                        timed(case, generator, url, args.warmup, measured=False)
+                    result = timed(case, generator, url, args.duration, measured=True)
+                    extra = ""
+                case.results.append(result)
+                print(
+                    f"  {case.name:<3}: {result.rps:8.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
+                    f"p99 {result.p99_ms:7.2f} ms{extra}",
+                    flush=True,
+                )
+
+    # --- report -----------------------------------------------------------------
+
+    def report(
+        self,
+        cases: dict[str, Case],
+        seeded: seed.Seeded,
+        generator: load.LoadGenerator,
+        page_lines: list[str],
+    ) -> int:
+        # Every case that presents the valid key to a real guard records its usage.
+        usage_lines = usage_check(
+            seeded,
+            [c for c in cases.values() if c.server != GUARD_OFF and presents(c, seeded.valid_key)],
+            self.args.connections,
+        )
+        flood_setup = flood_setup_of(seeded) if "d2" in cases else None
+        ratios, missed = report.ratio_lines(
+            cases,
+            self.args.rounds,
+            budget=self.budget(),
+            flood=flood_setup,
+            skipped=self.skipped,
+        )
+        lines = ["", *report.table(cases), "", *ratios, "", *usage_lines, "", *page_lines]
+        print("\n".join(lines))
+        print(f"\n(done in {time.monotonic() - self.started:.0f} s; load average {load_average()})")
+        if self.args.results:
+            self.write_results(generator, seeded, lines[1:])
+        if self.args.quick:
+            print("\n(--quick: one short round checks that everything runs; its ratios are noise.)")
+        if missed or any(c.problem for c in cases.values()):
+            print(f"\n{len(missed)} target(s) missed; see the MISSED lines above.")
+        return 0
+
+    def write_results(
+        self, generator: load.LoadGenerator, seeded: seed.Seeded, lines: list[str]
+    ) -> None:
+        args = self.args
+        kind = self.db.label.split(" (")[0]
+        facts = [
+            f"- when: {results.now()}; load average before {self.load_before}, "
+            f"after {load_average()}",
+            f"- machine: {machine()}",
+            f"- cache: {self.cache_label()}",
+            f"- load: {generator.label}, {args.rounds} round(s) x {args.duration:g} s per case, "
+            f"{args.warmup:g} s warm-up before each; d2's flood wrk -t1 -c{flood.CONNECTIONS}",
+            f"- data: {seeded.key_count} keys (argon2id at full cost), {seeded.run_count} runs; "
+            f"{args.dashboard_keys:,} keys for (g)",
+        ]
+        results.write(args.results, kind=kind, facts=facts, report=lines)
+        print(f"wrote the {kind} section of {args.results}")
+
+
+def drf_adapter() -> tuple[bool, str]:
+    """Whether apikeys.contrib.drf has SPEC §12's two classes, and if not, why."""
+    try:
+        from apikeys.contrib import drf
+    except ImportError as error:
+        return False, f"apikeys.contrib.drf: {error}"
+    missing = [n for n in ("APIKeyAuthentication", "HasAPIKeyPermission") if not hasattr(drf, n)]
+    if missing:
+        return False, f"apikeys.contrib.drf has no {', '.join(missing)}"
+    return True, ""
+
+
+def flood_setup_of(seeded: seed.Seeded) -> report.FloodSetup:
+    from apikeys import keys
+    from apikeys.conf import apikeys_settings
+
+    shape = keys.key_format(apikeys_settings.KEY_PREFIX)
+    ids = {parsed.key_id for k in seeded.flood_keys if (parsed := shape.parse(k)) is not None}
+    return report.FloodSetup(
+        connections=flood.CONNECTIONS, key_ids=len(ids), trusted_proxies=flood.TRUSTED_PROXIES
+    )
+
+
+def presents(case: Case, key: str) -> bool:
+    return case.header is not None and case.header[1] == key
+
+
+def timed(
+    case: Case, generator: load.LoadGenerator, url: str, seconds: float, *, measured: bool
+) -> load.LoadResult:
+    """One load run of ``case``, its wall-clock span kept (d's budget windows)."""
+    start = time.time()
+    result = generator.run(url, case.header, seconds)
+    case.runs.append((start, time.time(), result.requests, measured))
+    case.sent += result.requests
+    return result
+
+
 def preflight(case: Case, port: int) -> None:
     """One request: the case must answer what it is about, or its numbers mean nothing."""
-    import json
-
     headers = {case.header[0]: case.header[1]} if case.header else {}
     status, _, body = servers.get(port, case.path, headers=headers)
     case.sent += 1
@@ -228,296 +578,6 @@ def preflight(case: Case, port: int) -> None:
         got = f"{status} {code}".strip()
         want = f"{case.expect_status} {case.expect_code}".strip()
         case.problem = f"answered {got}, expected {want}"
-
-
-def ratio_lines(cases: dict[str, Case], rounds: int) -> tuple[list[str], list[str]]:
-    """(lines for the table, MISSED lines)."""
-    lines: list[str] = []
-    missed: list[str] = []
-
-    def per_round(top: str, bottom: str) -> float | None:
-        if top not in cases or bottom not in cases:
-            return None
-        values = [
-            t.rps / b.rps
-            for t, b in zip(cases[top].results, cases[bottom].results, strict=False)
-            if b.rps
-        ]
-        return statistics.median(values) if values else None
-
-    def verdict(label: str, value: float | None, target: float, note: str = "") -> None:
-        if value is None:
-            return
-        if value >= target:
-            lines.append(f"{label} = {value:.2f}   target >= {target:.2f}: met{note}")
-        else:
-            short = (target - value) / target * 100
-            line = f"MISSED {label} = {value:.2f} < {target:.2f} (short by {short:.0f}%)"
-            lines.append(line)
-            missed.append(line)
-
-    a_b = per_round("a", "b")
-    stretch = ""
-    if a_b is not None:
-        stretch = (
-            f" (stretch {STRETCH_A_OVER_B:.2f}: met)"
-            if a_b >= STRETCH_A_OVER_B
-            else f" (stretch {STRETCH_A_OVER_B:.2f}: missed by "
-            f"{(STRETCH_A_OVER_B - a_b) / STRETCH_A_OVER_B * 100:.0f}%)"
-        )
-    verdict("a/b", a_b, TARGET_A_OVER_B, stretch)
-    verdict("a/e", per_round("a", "e"), TARGET_A_OVER_E)
-    verdict("c/b", per_round("c", "b"), TARGET_C_OVER_B, " (c no slower than b)")
-    if "c" in cases and "b" in cases and cases["c"].results and cases["b"].results:
-        lines.append(f"    p50 c {cases['c'].p50:.2f} ms vs b {cases['b'].p50:.2f} ms")
-    for label, top, bottom, meaning in (
-        ("h/e", "h", "e", "our guard vs HasAPIKey, both on a trivial view"),
-        ("b/e", "b", "e", "the runs view alone vs HasAPIKey's trivial view: a/e's ceiling"),
-        ("a/f", "a", "f", ""),
-        ("e/f", "e", "f", ""),
-        ("d/a", "d", "a", "a flood of wrong secrets, before the rate limit"),
-    ):
-        value = per_round(top, bottom)
-        if value is not None:
-            lines.append(f"{label} = {value:.2f}   (reported{': ' + meaning if meaning else ''})")
-    if rounds > 1:
-        lines.insert(0, f"ratios: median over {rounds} rounds of the per-round ratio of req/s")
-    return lines, missed
-
-
-def table(cases: dict[str, Case]) -> list[str]:
-    head = (
-        f"{'case':<44} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'requests':>9} {'unexpected':>10}"
-    )
-    lines = [head, "-" * len(head)]
-    for case in cases.values():
-        if not case.results:
-            continue
-        label = f"{case.name}  {case.title}"
-        lines.append(
-            f"{label:<44} {case.rps:>8.0f} {case.p50:>8.2f} {case.p99:>8.2f} "
-            f"{case.requests:>9} {case.unexpected:>10}"
-        )
-        if case.problem:
-            lines.append(f"   !! {case.name} {case.problem}: its numbers are not what they claim")
-    rounds = max((len(c.results) for c in cases.values()), default=0)
-    if rounds > 1:
-        lines.append("")
-        lines.append(
-            "req/s per round: "
-            + "; ".join(
-                f"{c.name} " + "/".join(f"{r.rps:.0f}" for r in c.results)
-                for c in cases.values()
-                if c.results
-            )
-        )
-    return lines
-
-
-def main(argv: list[str]) -> int:
-    args = parse_args(argv)
-    cleanup = Cleanup()
-    atexit.register(cleanup)
-    for signum in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, _raise_exit)
-    # A shell's background job starts with SIGINT ignored; Ctrl-C must still clean up.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        return _run(args, cleanup)
-    finally:
-        cleanup()
-
-
-def _run(args: argparse.Namespace, cleanup: Cleanup) -> int:
-    started = time.monotonic()
-    folder = cleanup.folder
-    db = cleanup.database = database.BenchDatabase(args.database_url or None, folder)
-    env = django_environment(db.create(), folder)
-    for name in set(os.environ) - set(env):
-        del os.environ[name]
-    os.environ.update(env)
-
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    from apikeys.conf import apikeys_settings
-
-    load_before = load_average()
-    print(f"nunu admin benchmark: {machine()}; load average {load_before}")
-    print(f"database: {db.label}")
-    params = {
-        "memory_cost": apikeys_settings.ARGON2_MEMORY_KIB,
-        "time_cost": apikeys_settings.ARGON2_TIME_COST,
-        "parallelism": apikeys_settings.ARGON2_PARALLELISM,
-    }
-    step = time.monotonic()
-    # Before the first query: the pool forks, and no child may share a database connection.
-    api_keys = seed.hashed_keys(args.keys, params, prefix=apikeys_settings.KEY_PREFIX)
-    print(
-        f"hashed {len(api_keys)} secrets with argon2id m={params['memory_cost']} KiB "
-        f"t={params['time_cost']} p={params['parallelism']} in {time.monotonic() - step:.1f} s"
-    )
-    call_command("migrate", interactive=False, verbosity=0)
-    call_command("collectstatic", interactive=False, verbosity=0)
-    seeded = seed.seed_api_project(api_keys)
-    seeded.drf_key = seed.seed_drf_key()
-    admin = seed.seed_admin()
-    del api_keys  # the plaintexts we still need are in `seeded`
-
-    guarded = servers.Gunicorn("guarded", env, folder)
-    guard_off_env = {
-        **env,
-        "BENCH_GUARD_OFF": "1",
-        "BENCH_PROJECT_ID": str(seeded.api_project_id),
-    }
-    guard_off = servers.Gunicorn("guard-off", guard_off_env, folder)
-    cleanup.servers += [guarded, guard_off]
-    for server in (guarded, guard_off):
-        server.start()
-    for server in (guarded, guard_off):
-        server.wait_ready("/bench/plain")
-    ports = {"guarded": guarded.port, "guard_off": guard_off.port}
-
-    key_header = ("X-Api-Key", seeded.valid_key)
-    all_cases = [
-        Case("a", "valid key, GET /api/v1/runs", "guarded", "/api/v1/runs", key_header, 200),
-        Case("b", "same view, guard off", "guard_off", "/api/v1/runs", key_header, 200),
-        Case("c", "no key", "guarded", "/api/v1/runs", None, 401, "MISSING_API_KEY"),
-        Case(
-            "d",
-            "wrong secret, real key id",
-            "guarded",
-            "/api/v1/runs",
-            ("X-Api-Key", seeded.wrong_secret_key),
-            401,
-            "INVALID_API_KEY",
-        ),
-        Case(
-            "e",
-            "DRF HasAPIKey, trivial JSON view",
-            "guarded",
-            "/bench/drf",
-            ("Authorization", f"Api-Key {seeded.drf_key}"),
-            200,
-        ),
-        Case("f", "plain Django JSON view, no auth", "guarded", "/bench/plain", None, 200),
-        Case("h", "valid key, trivial JSON view", "guarded", TRIVIAL, key_header, 200),
-    ]
-    cases = {case.name: case for case in all_cases if case.name in args.cases}
-    generator = load.LoadGenerator(
-        folder=folder,
-        loader=args.loader,
-        threads=args.threads,
-        connections=args.connections,
-        timeout=10.0,
-    )
-    print(
-        f"servers: gunicorn, 2 sync workers each, on 127.0.0.1:{guarded.port} (guarded) and "
-        f":{guard_off.port} (guard off); {seeded.key_count} keys, {seeded.run_count} runs"
-    )
-    print(
-        f"load: {generator.label}, {args.rounds} round(s) of {args.duration:g} s per case "
-        f"after a {args.warmup:g} s warm-up"
-    )
-    for case in cases.values():
-        preflight(case, ports[case.server])
-        if case.problem:
-            print(f"!! case {case.name} {case.problem}")
-
-    # Every pair a ratio compares runs back to back (c b a e h), and every other round
-    # runs in reverse (ABBA), so a drift in the machine's other load cancels out.
-    order = [cases[name] for name in "cbaehfd" if name in cases]
-    for round_index in range(args.rounds):
-        print(f"round {round_index + 1}/{args.rounds} (load average {load_average()})", flush=True)
-        for case in order if round_index % 2 == 0 else order[::-1]:
-            url = f"http://127.0.0.1:{ports[case.server]}{case.path}"
-            if args.warmup > 0:
-                case.sent += generator.run(url, case.header, args.warmup).requests
-            result = generator.run(url, case.header, args.duration)
-            case.sent += result.requests
-            case.results.append(result)
-            print(
-                f"  {case.name}: {result.rps:8.0f} req/s  p50 {result.p50_ms:7.2f} ms  "
-                f"p99 {result.p99_ms:7.2f} ms",
-                flush=True,
-            )
-
-    # (g) after the load, so the API cases saw a database with exactly --keys keys.
-    try:
-        page_lines = dashboard_case(args, admin, guarded.port)
-    except Exception as error:
-        page_lines = [f"g  key list page: FAILED to measure: {type(error).__name__}: {error}"]
-
-    # A graceful stop makes every worker write the usage counts it still holds.
-    for server in (guarded, guard_off):
-        server.stop()
-    usage_lines = usage_check(
-        seeded,
-        [c for c in cases.values() if c.server == "guarded" and c.header == key_header],
-        args.connections,
-    )
-
-    table_lines = table(cases)
-    ratios, missed = ratio_lines(cases, args.rounds)
-    report = [
-        "",
-        *table_lines,
-        "",
-        *ratios,
-        "",
-        *usage_lines,
-        "",
-        *page_lines,
-    ]
-    print("\n".join(report))
-    print(f"\n(done in {time.monotonic() - started:.0f} s; load average {load_average()})")
-    if args.results:
-        write_results(args, db, generator, seeded, report, load_before)
-    if args.quick:
-        print("\n(--quick: one short round checks that everything runs; its ratios are noise.)")
-    if missed or any(c.problem for c in cases.values()):
-        print(f"\n{len(missed)} target(s) missed; see the MISSED lines above.")
-    return 0
-
-
-def dashboard_case(args: argparse.Namespace, admin, port: int) -> list[str]:  # type: ignore[no-untyped-def]
-    from apikeys.conf import apikeys_settings
-    from bench import dashboard
-
-    step = time.monotonic()
-    keys_for_page = seed.cheap_hashed_keys(args.dashboard_keys, prefix=apikeys_settings.KEY_PREFIX)
-    slug = seed.seed_dashboard_project(admin, keys_for_page)
-    key_ids = {key.key_id for key in keys_for_page}
-    del keys_for_page
-    made = time.monotonic() - step
-    result = dashboard.measure(slug, admin, key_ids, renders=args.renders, port=port)
-    title = f"g  key list page, {args.dashboard_keys:,} keys in the project, page 1"
-    if result is None:
-        return [f"{title}: SKIPPED, the page is not there yet (no URL for the key list)"]
-    if result.status != 200:
-        return [f"{title}: SKIPPED, {result.url} answered {result.status} to the project's admin"]
-    lines = [
-        f"{title} ({result.url}; {made:.1f} s to make the keys)",
-        f"   in process (server time): median {result.median_ms:.1f} ms, "
-        f"max {max(result.in_process_ms):.1f} ms over {len(result.in_process_ms)} renders; "
-        f"{result.queries} queries; {result.body_bytes:,} bytes; "
-        f"{result.rows_seen} seeded key ids on the page",
-    ]
-    if result.gunicorn_ms:
-        lines.append(
-            f"   through gunicorn, one at a time: median {result.gunicorn_median_ms:.1f} ms"
-        )
-    if result.median_ms < dashboard.TARGET_MS:
-        lines.append(f"g = {result.median_ms:.1f} ms   target < {dashboard.TARGET_MS:.0f} ms: met")
-    else:
-        over = (result.median_ms - dashboard.TARGET_MS) / dashboard.TARGET_MS * 100
-        lines.append(
-            f"MISSED g = {result.median_ms:.1f} ms >= {dashboard.TARGET_MS:.0f} ms "
-            f"(over by {over:.0f}%)"
-        )
-    return lines
 
 
 def usage_check(seeded: seed.Seeded, cases: list[Case], connections: int) -> list[str]:
@@ -549,48 +609,6 @@ def usage_check(seeded: seed.Seeded, cases: list[Case], connections: int) -> lis
         f"{sent} completed by the load generator: {verdict} (up to {slack} more may be "
         f"recorded: requests in flight when a load run ends); last_used_at {when}"
     ]
-
-
-RESULTS_HEADER = """# Benchmark results
-
-Written by `make bench BENCH_ARGS="--results bench/RESULTS.md"` (bench/run.py says
-how it measures); a run replaces the section of its database and keeps the other.
-Absolute numbers depend on the machine and on what else ran on it; the targets
-are about the ratios, taken side by side in one run.
-"""
-
-
-def write_results(args, db, generator, seeded, report: list[str], load_before: str) -> None:  # type: ignore[no-untyped-def]
-    kind = db.label.split(" (")[0]
-    marker = f"<!-- section: {kind} -->"
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    section = "\n".join(
-        [
-            marker,
-            f"## {kind}",
-            "",
-            f"- when: {when}; load average before {load_before}, after {load_average()}",
-            f"- machine: {machine()}",
-            f"- load: {generator.label}, {args.rounds} round(s) x {args.duration:g} s per case, "
-            f"{args.warmup:g} s warm-up before each",
-            f"- data: {seeded.key_count} keys (argon2id at full cost), {seeded.run_count} runs; "
-            f"{args.dashboard_keys:,} keys for (g)",
-            "",
-            "```",
-            *report[1:],
-            "```",
-            "",
-        ]
-    )
-    sections = {}
-    if args.results.exists():
-        for chunk in args.results.read_text().split("<!-- section: ")[1:]:
-            name = chunk.split(" -->", 1)[0]
-            sections[name] = "<!-- section: " + chunk.rstrip() + "\n"
-    sections[kind] = section
-    ordered = [sections[name] for name in sorted(sections, key=lambda n: n != "SQLite")]
-    args.results.write_text(RESULTS_HEADER + "\n" + "\n".join(ordered))
-    print(f"wrote the {kind} section of {args.results}")
 
 
 if __name__ == "__main__":

@@ -76,6 +76,8 @@ class Seeded:
     valid_key: str = field(repr=False)  # (a): holds read-runs
     wrong_secret_key: str = field(repr=False)  # (d): a real id, a wrong secret, a good checksum
     valid_key_id: str = ""
+    # d2's flood: a wrong secret for every other key id (none of them is a key)
+    flood_keys: list[str] = field(default_factory=list, repr=False)
     drf_key: str = field(default="", repr=False)  # (e)
     key_count: int = 0
     run_count: int = 0
@@ -133,13 +135,18 @@ def seed_api_project(hashed: Sequence[HashedKey]) -> Seeded:
         )
     from apikeys.conf import apikeys_settings
 
-    wrong = keys.generate(prefix=apikeys_settings.KEY_PREFIX, key_id=hashed[1].key_id).plaintext
+    prefix = apikeys_settings.KEY_PREFIX
+    wrong = keys.generate(prefix=prefix, key_id=hashed[1].key_id).plaintext
+    # Neither the valid key's id nor (d)'s, unless there are no others.
+    flood_ids = [key.key_id for key in hashed[2:]] or [hashed[1].key_id]
+    flood = [keys.generate(prefix=prefix, key_id=key_id).plaintext for key_id in flood_ids]
     return Seeded(
         api_project_slug=project.slug,
         api_project_id=project.pk,
         valid_key=hashed[0].plaintext,
         valid_key_id=hashed[0].key_id,
         wrong_secret_key=wrong,
+        flood_keys=flood,
         key_count=len(hashed),
         run_count=RUN_COUNT,
     )

@@ -7,6 +7,10 @@
 * ``/api/v1/bench/trivial``: the same trivial view behind our guard (case h), so
   the guard and ``HasAPIKey`` are also compared on identical views: case (a)'s
   view reads a real page of runs, which costs more than either guard.
+* ``/bench/drf-adapter``: the same trivial DRF view behind our DRF adapter (case e2,
+  SPEC §12: ``apikeys.contrib.drf.APIKeyAuthentication`` + ``HasAPIKeyPermission``
+  reading the view's ``required_permission``), outside /api/ so that the middleware
+  does not guard it a second time. Absent while the adapter is not there.
 """
 
 from django.http import HttpRequest, JsonResponse
@@ -14,6 +18,7 @@ from django.urls import path
 from rest_framework.decorators import api_view, permission_classes
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.views import APIView
 from rest_framework_api_key.permissions import HasAPIKey
 
 from api.permissions import READ_RUNS
@@ -42,3 +47,19 @@ urlpatterns = [
     path("bench/plain", plain),
     *project_urlpatterns,
 ]
+
+try:
+    from apikeys.contrib.drf import APIKeyAuthentication, HasAPIKeyPermission
+except ImportError:  # bench.run says (e2) is skipped
+    pass
+else:
+
+    class DRFAdapterTrivial(APIView):
+        authentication_classes = [APIKeyAuthentication]
+        permission_classes = [HasAPIKeyPermission]
+        required_permission = READ_RUNS
+
+        def get(self, request: Request) -> Response:
+            return Response({"data": {"ok": True}})
+
+    urlpatterns.insert(0, path("bench/drf-adapter", DRFAdapterTrivial.as_view()))
