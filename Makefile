@@ -42,9 +42,11 @@ run: migrate
 	DJANGO_DEBUG=1 $(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 # The whole suite except the browser tests (`make test-e2e`) and the heavy measurements
-# (`make test-slow`, which CI runs once).
+# (`make test-slow`, which CI runs once); then the example host (tests/example_host:
+# apikeys alone in a project of its own), with its own settings and pytest.ini.
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not e2e and not slow" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -c tests/example_host/pytest.ini tests/example_host $(HOST_PYTEST_ARGS)
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -m slow $(PYTEST_ARGS)

@@ -15,6 +15,10 @@ from apikeys import services
 from apikeys.models import APIKey, Membership, Project
 from tests.faults import private_redis, silent_listener  # noqa: F401 (fixtures)
 
+# A project of its own, with its own settings: `make test` runs it in a second pytest
+# invocation (tests/example_host/pytest.ini), never with the nunu site's settings.
+collect_ignore = ["example_host"]
+
 
 @pytest.fixture(autouse=True)
 def _fresh_process_state(settings):

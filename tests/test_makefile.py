@@ -36,6 +36,11 @@ def test_make_test_still_installs_the_test_tools(tmp_path):
     assert "-r requirements-dev.txt" in commands
 
 
+def test_make_test_also_runs_the_example_host_with_its_own_settings(tmp_path):
+    commands = dry_run("test", venv=tmp_path / "venv")
+    assert "pytest -c tests/example_host/pytest.ini tests/example_host" in commands
+
+
 @pytest.mark.parametrize(
     ("args", "url"),
     [
