@@ -17,8 +17,9 @@ Contract for the guard: ``access_of(view)`` returns ``(kind, value)``:
     ("permission", code)                  every method needs ``code``
     ("by-method", {"GET": code, ...})     the method's code; HEAD counts as GET.
                                           A method not in the mapping needs no
-                                          permission but still a valid key (checks
-                                          1-5 and 7): the view answers it 405.
+                                          permission but still a valid, usable key
+                                          (checks 1-6 and 8, as "key-required"):
+                                          the view answers it 405.
     ("key-required", None)                a valid, usable key (checks 1-6 and 8) and
                                           no permission: what the key may call is
                                           not the question (GET /api/v1/key)

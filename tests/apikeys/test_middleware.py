@@ -11,7 +11,7 @@ from django.http import HttpResponse, HttpResponseNotFound
 from django.test import Client, RequestFactory
 from django.utils import timezone
 
-from api.permissions import OPERATE_RUNS, READ_RUNS
+from api.permissions import MANAGE_BUILD_STORAGE, OPERATE_RUNS, READ_RUNS
 from apikeys import services
 from apikeys.conf import apikeys_settings, key_format
 from apikeys.guard.errors import REQUEST_ID_HEADER
@@ -245,6 +245,21 @@ def test_a_wrong_method_answers_json_405(project, make_key, api):
     response = api(plaintext).request("DELETE", "/api/v1/read")
     assert_error(response, 405, "METHOD_NOT_ALLOWED")
     assert response["Allow"] == "GET"
+
+
+def test_a_method_a_by_method_view_does_not_map_needs_no_permission_but_checks_1_to_6(
+    project, make_key, api
+):
+    """apikeys.decorators: such a method still needs a usable key, from an allowed address."""
+    _, other_permission = make_key(project, [MANAGE_BUILD_STORAGE])
+    assert api(other_permission).request("DELETE", "/api/v1/runs").status_code == 200
+    assert_error(api().request("DELETE", "/api/v1/runs"), 401, "MISSING_API_KEY")
+    key, expired = make_key(project, [READ_RUNS])
+    APIKey.objects.filter(pk=key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert_error(api(expired).request("DELETE", "/api/v1/runs"), 403, "EXPIRED_API_KEY")
+    # The test client comes from 127.0.0.1.
+    _, fenced = make_key(project, [READ_RUNS], allowed_ips=["203.0.113.0/24"])
+    assert_error(api(fenced).request("DELETE", "/api/v1/runs"), 403, "IP_NOT_ALLOWED")
 
 
 @pytest.mark.parametrize("debug", [False, True])
