@@ -44,15 +44,9 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import contextlib
-import json
 import os
-import platform
-import secrets
-import shutil
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,8 +56,9 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from bench import cases as bench_cases  # noqa: E402
-from bench import dashboard, database, flood, load, report, results, seed, servers  # noqa: E402
+from bench import checks, dashboard, database, flood, load, report, results, seed, servers  # noqa: E402
 from bench.cases import FLOOD, GUARD_OFF, GUARDED, Case  # noqa: E402
+from bench.environment import Cleanup, django_environment, load_average, machine  # noqa: E402
 
 WORKERS = 2  # per server: servers.Gunicorn's default
 
@@ -111,110 +106,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-class Cleanup:
-    """Stops what the run started and removes what it made, exactly once."""
-
-    def __init__(self) -> None:
-        self.folder = Path(tempfile.mkdtemp(prefix="nunu-bench-"))
-        self.servers: list[servers.Gunicorn] = []
-        self.database: database.BenchDatabase | None = None
-        self.redis = False
-        self._done = False
-
-    def __call__(self) -> None:
-        if self._done:
-            return
-        self._done = True
-        for server in self.servers:
-            try:
-                server.stop(timeout=10)
-            except Exception as error:
-                print(f"warning: could not stop gunicorn ({server.name}): {error}", file=sys.stderr)
-        if self.redis:
-            with contextlib.suppress(Exception):
-                forget_verified_digests()
-        try:
-            from django.db import connections
-
-            connections.close_all()
-        except Exception as error:  # Django may not be set up yet
-            del error
-        if self.database is not None:
-            try:
-                self.database.drop()
-            except Exception as error:
-                print(f"warning: could not drop {self.database.name}: {error}", file=sys.stderr)
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
-def forget_verified_digests() -> None:
-    """The servers shared their verified digests in Redis for an hour; this run's
-    secret key names them (its fingerprint), so they go. The counters (rate limit,
-    budget) expire with their windows, within minutes."""
-    from django.core.cache import caches
-
-    from apikeys.conf import apikeys_settings
-    from apikeys.guard.authentication import digest_key
-
-    cache = caches[apikeys_settings.CACHE_ALIAS]
-    pattern = cache.make_key(f"apikeys:verified:{digest_key()[1]}:*")
-    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
-    for name in client.scan_iter(match=pattern, count=1000):
-        client.delete(name)
-
-
 def _raise_exit(signum: int, _frame: object) -> None:
     raise SystemExit(128 + signum)
-
-
-def django_environment(db_url: str, redis_url: str, folder: Path) -> dict[str, str]:
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key
-        not in {load.HEADER_NAME_ENV, load.HEADER_VALUE_ENV, load.FLOOD_FILE_ENV, "BENCH_GUARD_OFF"}
-    }
-    env.pop("REDIS_URL", None)
-    if redis_url:
-        env["REDIS_URL"] = redis_url
-    env.update(
-        {
-            "DJANGO_SETTINGS_MODULE": "bench.settings",
-            "DJANGO_DEBUG": "0",
-            # A throwaway for this run only; never written anywhere.
-            "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-            "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-            "DJANGO_SECURE_SSL_REDIRECT": "0",
-            "APIKEYS_REQUIRE_HTTPS": "0",
-            "APIKEYS_RATE_LIMIT_ENABLED": "0",
-            "DATABASE_URL": db_url,
-            "DATABASE_CONN_MAX_AGE": "600",
-            "BENCH_STATIC_ROOT": str(folder / "static"),
-            "DJANGO_MEDIA_ROOT": str(folder / "media"),
-            "DJANGO_LOG_LEVEL": "WARNING",
-        }
-    )
-    return env
-
-
-def machine() -> str:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cpu = model or platform.machine()
-    return f"{os.cpu_count()} CPUs ({cpu}), Python {platform.python_version()}"
-
-
-def load_average() -> str:
-    try:
-        return " ".join(f"{x:.1f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
 
 
 def main(argv: list[str]) -> int:
@@ -408,7 +301,7 @@ class Bench:
         from apikeys.conf import apikeys_settings
 
         for case in cases.values():
-            preflight(case, running.port(case.server))
+            checks.preflight(case, running.port(case.server))
         if "d2" in cases:
             problem = flood.check_server(
                 running.port(FLOOD),
@@ -485,7 +378,7 @@ class Bench:
         page_lines: list[str],
     ) -> int:
         # Every case that presents the valid key to a real guard records its usage.
-        usage_lines = usage_check(
+        usage_lines = checks.usage_check(
             seeded,
             [c for c in cases.values() if c.server != GUARD_OFF and presents(c, seeded.valid_key)],
             self.args.connections,
@@ -564,51 +457,6 @@ def timed(
     case.runs.append((start, time.time(), result.requests, measured))
     case.sent += result.requests
     return result
-
-
-def preflight(case: Case, port: int) -> None:
-    """One request: the case must answer what it is about, or its numbers mean nothing."""
-    headers = {case.header[0]: case.header[1]} if case.header else {}
-    status, _, body = servers.get(port, case.path, headers=headers)
-    case.sent += 1
-    code = ""
-    with contextlib.suppress(ValueError, AttributeError):
-        code = json.loads(body).get("code", "")
-    if status != case.expect_status or (case.expect_code and code != case.expect_code):
-        got = f"{status} {code}".strip()
-        want = f"{case.expect_status} {case.expect_code}".strip()
-        case.problem = f"answered {got}, expected {want}"
-
-
-def usage_check(seeded: seed.Seeded, cases: list[Case], connections: int) -> list[str]:
-    """Usage is written at most once a minute per key and worker; nothing may be lost."""
-    from django.db.models import Sum
-
-    from apikeys.models import APIKey, APIKeyDailyUsage
-
-    if not cases:
-        return []
-    recorded = (
-        APIKeyDailyUsage.objects.filter(key__key_id=seeded.valid_key_id).aggregate(
-            total=Sum("request_count")
-        )["total"]
-        or 0
-    )
-    last_used = APIKey.objects.values_list("last_used_at", flat=True).get(
-        key_id=seeded.valid_key_id
-    )
-    sent = sum(case.sent for case in cases)
-    # wrk does not count the requests still in flight when a run ends (up to -c of them).
-    runs = sum(len(case.results) * 2 for case in cases)
-    slack = runs * connections
-    verdict = "matches" if 0 <= recorded - sent <= slack else "DOES NOT match"
-    names = "+".join(case.name for case in cases)
-    when = f"{last_used:%H:%M:%S}" if last_used else "never set"
-    return [
-        f"usage of the valid key ({names}): {recorded} requests recorded in APIKeyDailyUsage, "
-        f"{sent} completed by the load generator: {verdict} (up to {slack} more may be "
-        f"recorded: requests in flight when a load run ends); last_used_at {when}"
-    ]
 
 
 if __name__ == "__main__":
