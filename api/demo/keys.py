@@ -33,6 +33,8 @@ class DemoKey:
     used_permissions: dict[str, float] | None = None  # permission -> last use
     daily: int = 0  # typical requests per day while in use
     by_former_member: bool = False
+    # IPv4/IPv6 addresses and CIDR ranges the key may be used from (SPEC §11); empty: any.
+    allowed_ips: tuple[str, ...] = ()
 
 
 DEMO_KEYS = (
@@ -66,6 +68,18 @@ DEMO_KEYS = (
         "Read-only: run results for the QA dashboard.",
         created=-3,
         expires=87,
+    ),
+    DemoKey(
+        "Build farm uploader",
+        BUILD_UPLOAD,
+        "Uploads from the build farm's machines only.",
+        created=-25,
+        expires=65,
+        last_used=-0.2,
+        used_permissions={MANAGE_BUILD_STORAGE: -0.2},
+        daily=25,
+        # The farm's IPv4 range and its IPv6 prefix: from anywhere else, 403 IP_NOT_ALLOWED.
+        allowed_ips=("203.0.113.0/24", "2001:db8:42::/48"),
     ),
     DemoKey(
         "Old build uploader",

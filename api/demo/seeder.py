@@ -123,6 +123,7 @@ class Seeder:
             description=spec.description,
             permissions=spec.permissions,
             expires_at=self.at(spec.expires) if spec.expires is not None else None,
+            allowed_ips=list(spec.allowed_ips),
             actor=services.Actor(user=creator, ip="127.0.0.1", user_agent="seed_demo"),
             now=created,
         )

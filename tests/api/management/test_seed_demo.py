@@ -12,6 +12,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from api.models import Bug, Build, Run
+from apikeys.allowlist import allows
 from apikeys.conf import key_format
 from apikeys.models import (
     APIKey,
@@ -188,3 +189,17 @@ def test_a_malformed_url_is_one_line_and_exit_2(db):
     with pytest.raises(CommandError) as raised:
         call_command("seed_demo", "--url", "ftp://host:port", stdout=StringIO(), stderr=StringIO())
     assert raised.value.returncode == 2
+
+
+def test_one_demo_key_has_an_ip_allowlist_that_its_page_shows(seeded, client):
+    fenced = [key for key in demo_keys() if key.allowed_ips]
+    assert len(fenced) == 1
+    key = fenced[0]
+    assert key.status(timezone.now()) == "active"
+    # Its recorded use came from inside the list, as the guard would have required.
+    assert allows(key.allowed_ips, key.last_used_ip)
+    assert not allows(key.allowed_ips, "198.51.100.7")
+    assert client.login(username="admin", password="nunu-admin-demo")
+    page = client.get(f"/projects/demo/admin/api-keys/{key.key_id}/").content.decode()
+    for entry in key.allowed_ips:
+        assert f"<code>{entry}</code>" in page
