@@ -21,7 +21,7 @@ apikeys.E006).
 
 Refusals are :class:`APIKeyRefused`, an ``APIException`` whose ``detail`` is the
 envelope of SPEC §4 (``{"error", "code", "details"}``) with its status; DRF's default
-exception handler renders it as is, and every header of the refusal
+exception handler renders it as is, always as JSON, and every header of the refusal
 (``WWW-Authenticate``, ``Retry-After``, ``X-Accepted-Permissions``,
 ``X-Api-Key-Expires``) is put on the view's response headers, so no
 ``EXCEPTION_HANDLER`` setting is needed. A host's own handler must pass
@@ -33,6 +33,12 @@ hold ``HasAPIKeyPermission`` (the class or a subclass, not composed with ``|`` o
 ``&``) is recognised as guarded here (:mod:`apikeys.contrib`); the middleware lets it
 through after check 1 and judges it no further, so it is judged once. Any other DRF
 view under the prefix is refused by the middleware (deny by default, apikeys.E001).
+The class attribute is what is recognised: a view that overrides ``get_permissions()``
+is guarded by whatever that returns.
+
+Under ``ATOMIC_REQUESTS`` DRF rolls back the view's transaction on any APIException,
+so a refusal's usage write (the first of a key in a window; later ones are batched)
+is rolled back with it; the middleware writes outside the view's transaction.
 """
 
 from __future__ import annotations
@@ -44,6 +50,7 @@ from django.http import HttpRequest
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import APIException
 from rest_framework.permissions import BasePermission
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 
 from apikeys import contrib
@@ -68,8 +75,12 @@ class APIKeyRefused(APIException):
         self.wait = int(retry_after) if retry_after else None
 
 
-def _refused(refused: frontend.Refused, view: Any) -> APIKeyRefused:
+def _refused(refused: frontend.Refused, request: Request, view: Any) -> APIKeyRefused:
     _add_headers(view, refused.headers)
+    # A refusal is JSON whatever the client accepts: a browser asking for text/html would
+    # otherwise get the browsable API's page (or a 500 where its templates are not installed).
+    request.accepted_renderer = JSONRenderer()
+    request.accepted_media_type = JSONRenderer.media_type
     return APIKeyRefused(refused)
 
 
@@ -91,7 +102,7 @@ class APIKeyAuthentication(BaseAuthentication):
         try:
             key = frontend.authenticate(http_request)
         except frontend.Refused as refused:
-            raise _refused(refused, request.parser_context.get("view")) from None
+            raise _refused(refused, request, request.parser_context.get("view")) from None
         return AnonymousUser(), key
 
     def authenticate_header(self, request: Request) -> str:
@@ -114,7 +125,7 @@ class HasAPIKeyPermission(BasePermission):
             permission, declared = required_for(view, request.method or "GET")
             frontend.grant(http_request, key, permission, declared=declared)
         except frontend.Refused as refused:
-            raise _refused(refused, view) from None
+            raise _refused(refused, request, view) from None
         _add_headers(view, decision.expiry_headers(key))
         return True
 

@@ -50,6 +50,20 @@ def test_a_method_the_mapping_does_not_name_is_refused_to_every_key(project, mak
     refusal(Client().delete("/api/drf/runs"), 401, "MISSING_API_KEY")
 
 
+def test_a_refusal_is_json_even_for_a_browser(db):
+    response = Client().get("/drf/read", headers={"Accept": "text/html"})
+    refusal(response, 401, "MISSING_API_KEY")
+
+
+def test_drfs_own_401s_name_the_key_header(project, make_key):
+    response = get("/drf/user-only")
+    assert response.status_code == 401
+    assert response["WWW-Authenticate"] == 'ApiKey header="X-Api-Key"'
+    # request.user is AnonymousUser: a key never passes for a signed-in person.
+    _, plaintext = make_key(project, [READ_RUNS])
+    assert get("/drf/user-only", plaintext).status_code == 403
+
+
 def test_an_accepted_request_under_the_prefix_is_counted_once(project, make_key):
     key, plaintext = make_key(project, [READ_RUNS])
     response = get("/api/drf/read", plaintext)

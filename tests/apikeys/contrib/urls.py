@@ -5,6 +5,7 @@ outside it (the front end alone)."""
 from django.http import HttpRequest, JsonResponse
 from django.urls import path
 from ninja import NinjaAPI
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -68,6 +69,16 @@ class DRFPermissionOnly(APIView):
         return Response(echo(request, getattr(request._request, "api_key", None)))
 
 
+class DRFUserOnly(APIView):
+    """APIKeyAuthentication with DRF's own IsAuthenticated: a key is not a user."""
+
+    authentication_classes = [APIKeyAuthentication]
+    permission_classes = [IsAuthenticated]
+
+    def get(self, request):
+        return Response({"data": "reached"})
+
+
 class DRFUnguarded(APIView):
     """A DRF view the guard's front end does not guard: under the prefix, deny by default."""
 
@@ -110,6 +121,7 @@ urlpatterns = [
     path("drf/runs", DRFRuns.as_view()),
     path("api/drf/permission-only", DRFPermissionOnly.as_view()),
     path("api/drf/unguarded", DRFUnguarded.as_view()),
+    path("drf/user-only", DRFUserOnly.as_view()),
     path("api/ninja/", ninja_under_prefix.urls),
     path("ninja/", ninja_alone.urls),
 ]
