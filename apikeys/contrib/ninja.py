@@ -28,7 +28,9 @@ own ``HttpResponse`` sets it itself, if it wants it). Without it ninja would ans
 With the middleware: a ninja path under APIKEYS_API_PREFIX whose every operation has an
 ``APIKeyAuth`` among its ``auth`` is recognised as guarded here (:mod:`apikeys.contrib`)
 and let through after check 1, so it is judged once, here; the API's root (which
-only ever answers 404) needs a usable key, as an unknown path does. Any other ninja
+only ever answers 404) needs a usable key, as an unknown path does. A method that no
+operation of a guarded path serves is ninja's own 405 (made JSON by the middleware),
+answered before any key is asked for. Any other ninja
 view under the prefix is refused by the middleware (deny by default, apikeys.E001),
 including the OpenAPI document and docs unless ``docs_decorator`` declares them
 (``apikeys.decorators.public``, or ``require_permission(code)``).
