@@ -65,6 +65,10 @@ DEFAULTS: dict[str, Any] = {
     # Usage (last used, daily counts) is written at most once per key per this many seconds
     # per process.
     "USAGE_RESOLUTION": 60,
+    # Days the per-address usage (which client IPs used a key, per day) is kept; `manage.py
+    # prune_usage`, from cron, removes older rows. At least the 30 days the security review
+    # reads (apikeys.reports.base.ADDRESS_WINDOW_DAYS).
+    "ADDRESS_USAGE_DAYS": 90,
     # How many verified secrets each process remembers, so argon2 runs once per key.
     "VERIFIED_CACHE_SIZE": 10000,
     # Seconds a verified secret's keyed digest is remembered after its last use, in each

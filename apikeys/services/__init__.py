@@ -12,6 +12,7 @@ return value of :func:`key_create` and :func:`key_rotate`.
     exposure.py   expose a leaked key (for good), and mail its people once
     projects.py   projects, members (the last-admin rule), policy, expiry notices
     tokens.py     the dashboard forms' one-time tokens (claimed once, in the database)
+    retention.py  how long per-address usage is kept (pruned by manage.py prune_usage)
 """
 
 from apikeys.services.audit import Actor, audit_record
@@ -42,6 +43,7 @@ from apikeys.services.projects import (
     policy_update,
     project_create,
 )
+from apikeys.services.retention import address_usage_prune
 from apikeys.services.rotation import GRACE_PERIODS, grace_label, key_rotate
 from apikeys.services.tokens import token_claim, token_is_used, token_release
 
@@ -53,6 +55,7 @@ __all__ = [
     "KeyInputError",
     "LastAdminError",
     "PolicyError",
+    "address_usage_prune",
     "audit_record",
     "clean_allowed_ips",
     "clean_name",
