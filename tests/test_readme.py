@@ -4,6 +4,7 @@ default, and a layout that names every folder the tree has and only paths that e
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 import re
 import subprocess
@@ -128,3 +129,27 @@ def test_the_site_reads_from_its_environment_every_setting_the_readme_says_it_do
     )
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout) == expected
+
+
+def readme_names() -> list[str]:
+    """Every apikeys name the host's section mentions: `apikeys.x.y` and the names its
+    examples import with ``from apikeys.x import a, b``."""
+    text = section("Using apikeys in another Django project")
+    names = set(re.findall(r"\b(apikeys(?:\.[A-Za-z_]\w*)+)", text))
+    for module, imported in re.findall(r"^from (apikeys[\w.]*) import (.+)$", text, re.M):
+        names.update(f"{module}.{name.strip()}" for name in imported.split(","))
+    return sorted(names)
+
+
+@pytest.mark.parametrize("dotted", readme_names())
+def test_each_apikeys_name_the_host_section_mentions_exists(dotted):
+    parts = dotted.split(".")
+    for split in range(len(parts), 0, -1):
+        try:
+            found: object = importlib.import_module(".".join(parts[:split]))
+        except ImportError:
+            continue
+        for attribute in parts[split:]:
+            found = getattr(found, attribute)  # AttributeError names what the README invents
+        return
+    pytest.fail(f"README names {dotted}, which cannot be imported.")

@@ -27,6 +27,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PYPROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())
 
 pytestmark = pytest.mark.slow
+EXTRAS = PYPROJECT["project"]["optional-dependencies"]
+FRONT_ENDS = ["middleware", "drf", "ninja"]
 
 # Not part of the source a build sees: local state, caches, earlier builds.
 NOT_SOURCE = shutil.ignore_patterns(
@@ -121,11 +123,13 @@ URLS_MODULE = """\
 from django.contrib import admin
 from django.urls import include, path
 
-from host import views
+from host import adapters, views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/reports", views.reports),
+    path("api/drf/reports", adapters.ReportList.as_view()),
+    path("api/ninja/", adapters.ninja_api.urls),
     path("keys/", include("apikeys.urls")),
 ]
 """
@@ -140,6 +144,35 @@ from host.permissions import READ_REPORTS
 @require_permission(READ_REPORTS)
 def reports(request):
     return JsonResponse({"data": [], "key_id": request.api_key.key_id})
+"""
+
+# The two adapters, from the extras.
+ADAPTERS_MODULE = """\
+from ninja import NinjaAPI
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from apikeys.contrib.drf import APIKeyAuthentication, HasAPIKeyPermission
+from apikeys.contrib.ninja import APIKeyAuth, install
+from apikeys.decorators import public
+from host.permissions import READ_REPORTS
+
+
+class ReportList(APIView):
+    authentication_classes = [APIKeyAuthentication]
+    permission_classes = [HasAPIKeyPermission]
+    required_permission = READ_REPORTS
+
+    def get(self, request):
+        return Response({"data": [], "key_id": request.auth.key_id})
+
+
+ninja_api = install(NinjaAPI(docs_decorator=public))
+
+
+@ninja_api.get("/reports", auth=APIKeyAuth(permission=READ_REPORTS))
+def ninja_reports(request):
+    return {"data": [], "key_id": request.auth.key_id}
 """
 
 MANAGE = """\
@@ -183,11 +216,18 @@ result = {
     "apikeys": apikeys.__file__,
     "purelib": sysconfig.get_paths()["purelib"],
     "css": finders.find("apikeys/dashboard.css"),
-    "with_key": answer(client.get("/api/reports", secure=True, HTTP_X_API_KEY=key)),
-    "without_key": answer(client.get("/api/reports", secure=True)),
-    "wrong_key": answer(client.get("/api/reports", secure=True, HTTP_X_API_KEY=wrong)),
-    "plain_http": answer(client.get("/api/reports", HTTP_X_API_KEY=key)),
 }
+for front_end, path in [
+    ("middleware", "/api/reports"),
+    ("drf", "/api/drf/reports"),
+    ("ninja", "/api/ninja/reports"),
+]:
+    result[front_end] = {
+        "with_key": answer(client.get(path, secure=True, HTTP_X_API_KEY=key)),
+        "without_key": answer(client.get(path, secure=True)),
+        "wrong_key": answer(client.get(path, secure=True, HTTP_X_API_KEY=wrong)),
+        "plain_http": answer(client.get(path, HTTP_X_API_KEY=key)),
+    }
 client.force_login(get_user_model().objects.get(username="alice"))
 page = client.get("/keys/projects/reports/admin/api-keys/", secure=True)
 result["dashboard"] = [page.status_code, page.content.decode()]
@@ -220,16 +260,22 @@ def distribution_name(requirement: str) -> str:
     return re.split(r"[\s<>=!~;\[]", requirement, maxsplit=1)[0].lower().replace("_", "-")
 
 
-def pinned_runtime_dependencies() -> list[str]:
-    """requirements.txt's pins of the wheel's declared dependencies (the site's versions)."""
+def pinned_dependencies() -> list[str]:
+    """The pins (requirements*.txt) of the wheel's dependencies and its extras', so the
+    wheel is tried on the versions the site's tests use."""
     pins = {}
-    for line in (ROOT / "requirements.txt").read_text().splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            pins[distribution_name(line)] = re.sub(r"\[[^\]]*\]", "", line)
-    declared = [distribution_name(dep) for dep in PYPROJECT["project"]["dependencies"]]
+    for requirements in ("requirements.txt", "requirements-dev.txt"):
+        for line in (ROOT / requirements).read_text().splitlines():
+            line = line.split("#", 1)[0].strip()
+            if line and not line.startswith("-"):
+                pins[distribution_name(line)] = re.sub(r"\[[^\]]*\]", "", line)
+    declared = [
+        distribution_name(dep)
+        for dep in PYPROJECT["project"]["dependencies"]
+        + [dep for deps in PYPROJECT["project"]["optional-dependencies"].values() for dep in deps]
+    ]
     missing = [name for name in declared if name not in pins]
-    assert not missing, f"requirements.txt pins no version of {missing}"
+    assert not missing, f"requirements*.txt pin no version of {missing}"
     return [pins[name] for name in declared]
 
 
@@ -261,7 +307,7 @@ def venv(tmp_path_factory, wheel) -> Path:
     folder = tmp_path_factory.mktemp("venv") / "venv"
     run(sys.executable, "-m", "venv", folder, cwd=folder.parent)
     constraints = folder.parent / "constraints.txt"
-    constraints.write_text("\n".join(pinned_runtime_dependencies()) + "\n")
+    constraints.write_text("\n".join(pinned_dependencies()) + "\n")
     python = folder / "bin" / "python"
     run(
         python,
@@ -271,7 +317,7 @@ def venv(tmp_path_factory, wheel) -> Path:
         "--quiet",
         "-c",
         constraints,
-        wheel,
+        f"{wheel}[{','.join(sorted(EXTRAS))}]",
         cwd=folder.parent,
         timeout=600,
     )
@@ -290,6 +336,7 @@ def host(tmp_path_factory, venv) -> dict:
     (package / "permissions.py").write_text(PERMISSIONS_MODULE)
     (package / "urls.py").write_text(URLS_MODULE)
     (package / "views.py").write_text(VIEWS_MODULE)
+    (package / "adapters.py").write_text(ADAPTERS_MODULE)
     (folder / "manage.py").write_text(MANAGE)
     (folder / "probe.py").write_text(PROBE)
     python = venv / "bin" / "python"
@@ -373,22 +420,25 @@ def test_the_host_passes_the_system_check(host):
     assert "System check identified no issues" in host["check"]
 
 
-def test_a_key_from_createapikey_opens_the_guarded_view(host):
-    status, body = host["with_key"]
+@pytest.mark.parametrize("front_end", FRONT_ENDS)
+def test_a_key_from_createapikey_opens_the_guarded_view(host, front_end):
+    status, body = host[front_end]["with_key"]
     assert status == 200
     assert host["key"].split("_")[1] == body["key_id"]
 
 
-def test_no_key_or_a_wrong_key_is_refused_with_401(host):
-    assert host["without_key"][0] == 401
-    assert host["without_key"][1]["code"] == "MISSING_API_KEY"
-    assert host["wrong_key"][0] == 401
-    assert host["wrong_key"][1]["code"] == "INVALID_API_KEY"
+@pytest.mark.parametrize("front_end", FRONT_ENDS)
+def test_no_key_or_a_wrong_key_is_refused_with_401(host, front_end):
+    assert host[front_end]["without_key"][0] == 401
+    assert host[front_end]["without_key"][1]["code"] == "MISSING_API_KEY"
+    assert host[front_end]["wrong_key"][0] == 401
+    assert host[front_end]["wrong_key"][1]["code"] == "INVALID_API_KEY"
 
 
-def test_plain_http_is_refused_in_production(host):
-    assert host["plain_http"][0] == 403
-    assert host["plain_http"][1]["code"] == "HTTPS_REQUIRED"
+@pytest.mark.parametrize("front_end", FRONT_ENDS)
+def test_plain_http_is_refused_in_production(host, front_end):
+    assert host[front_end]["plain_http"][0] == 403
+    assert host[front_end]["plain_http"][1]["code"] == "HTTPS_REQUIRED"
 
 
 def test_the_dashboard_lists_the_key_with_the_apps_own_templates(host):
