@@ -288,14 +288,15 @@ def _worker(url: str, seconds: float, connections: int, timeout: float, queue) -
         latencies, non_2xx, errors = [], 0, 0
         statuses = {401: 0, 429: 0, 0: 0}
         rng = random.Random()
+        own = dict(headers)  # this connection's: a flood changes them on every request
         connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout)
         while time.perf_counter() < deadline:
             if flood_keys:
-                headers[os.environ[HEADER_NAME_ENV]] = rng.choice(flood_keys)
-                headers["X-Forwarded-For"] = flood_address(rng)
+                own[os.environ[HEADER_NAME_ENV]] = rng.choice(flood_keys)
+                own["X-Forwarded-For"] = flood_address(rng)
             started = time.perf_counter()
             try:
-                connection.request("GET", target, headers=dict(headers))
+                connection.request("GET", target, headers=own)
                 response = connection.getresponse()
                 response.read()
             except (OSError, http.client.HTTPException):
