@@ -185,13 +185,17 @@ def flood_lines(cases: dict[str, Case], flood: FloodSetup, budget: Budget, v: Ve
         bound = f"it sent {sent:,}, more: past that it costs what (c) costs"
     v.note(
         f"flood: {flood.connections} connections, {sent:,} wrong secrets ({rate:.0f} req/s) "
-        f"for {flood.key_ids:,} real key ids, each from a random IPv6 /64 in X-Forwarded-For "
+        f"for {ids(flood.key_ids)}, each from a random IPv6 /64 in X-Forwarded-For "
         f"(the server trusts {flood.trusted_proxies} proxy, rate limit on); answered "
         f"401 INVALID_API_KEY {answers[401]:,}, 429 RATE_LIMITED {answers[429]:,}, "
         f"other {answers[0] + sum(r.socket_errors for r in loud.flood):,}",
-        f"argon2 budget: {flood.key_ids:,} ids x {budget.per_window} = {capacity:,} wrong "
+        f"argon2 budget: {ids(flood.key_ids)} x {budget.per_window} = {capacity:,} wrong "
         f"secrets run argon2 per {budget.window} s window before the flood is cheap; {bound}",
     )
+
+
+def ids(count: int) -> str:
+    return f"{count:,} real key id{'' if count == 1 else 's'}"
 
 
 def ratio_lines(

@@ -5,6 +5,7 @@
     make bench BENCH_ARGS="--database-url postgres://postgres@127.0.0.1:5432/postgres"
     make bench BENCH_ARGS="--redis-url redis://127.0.0.1:6379/14"   # a shared cache
     make bench BENCH_ARGS="--results bench/RESULTS.md"   # also write the tables there
+    make bench BENCH_ARGS="--cases d2 --flood-ids 1"      # d2 alone, its flood past the budget
 
 A fresh database (a temporary SQLite file in WAL mode, or a new PostgreSQL
 database ``bench_<pid>`` dropped at the end) gets a project with 1,000 keys
@@ -77,6 +78,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--cases",
         default="all",
         help=f"which cases to load, e.g. 'a,b,d2' or 'abd2' (all: {bench_cases.ALL})",
+    )
+    parser.add_argument(
+        "--flood-ids",
+        type=int,
+        help="d2's flood aims at this many key ids (default: every seeded key but (a)'s and "
+        "(d)'s; 1 shows a flood past its argon2 budget)",
     )
     parser.add_argument("--threads", type=int, default=2, help="load generator threads (wrk -t)")
     parser.add_argument("--connections", type=int, default=16, help="connections (wrk -c)")
@@ -331,7 +338,7 @@ class Bench:
             connections=flood.CONNECTIONS,
             timeout=10.0,
         )
-        keys_file = flood.write_keys(self.folder, seeded.flood_keys)
+        keys_file = flood.write_keys(self.folder, flood_keys(self.args, seeded))
         order = list(cases.values())  # bench.cases.ORDER: each compared pair side by side
         for round_index in range(args.rounds):
             print(
@@ -383,7 +390,7 @@ class Bench:
             [c for c in cases.values() if c.server != GUARD_OFF and presents(c, seeded.valid_key)],
             self.args.connections,
         )
-        flood_setup = flood_setup_of(seeded) if "d2" in cases else None
+        flood_setup = flood_setup_of(self.args, seeded) if "d2" in cases else None
         ratios, missed = report.ratio_lines(
             cases,
             self.args.rounds,
@@ -433,12 +440,20 @@ def drf_adapter() -> tuple[bool, str]:
     return True, ""
 
 
-def flood_setup_of(seeded: seed.Seeded) -> report.FloodSetup:
+def flood_keys(args: argparse.Namespace, seeded: seed.Seeded) -> list[str]:
+    """The wrong secrets d2's flood sends, one per key id it aims at."""
+    if args.flood_ids is None:
+        return seeded.flood_keys
+    return seeded.flood_keys[: max(1, args.flood_ids)]
+
+
+def flood_setup_of(args: argparse.Namespace, seeded: seed.Seeded) -> report.FloodSetup:
     from apikeys import keys
     from apikeys.conf import apikeys_settings
 
     shape = keys.key_format(apikeys_settings.KEY_PREFIX)
-    ids = {parsed.key_id for k in seeded.flood_keys if (parsed := shape.parse(k)) is not None}
+    aimed = flood_keys(args, seeded)
+    ids = {parsed.key_id for k in aimed if (parsed := shape.parse(k)) is not None}
     return report.FloodSetup(
         connections=flood.CONNECTIONS, key_ids=len(ids), trusted_proxies=flood.TRUSTED_PROXIES
     )

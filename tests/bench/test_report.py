@@ -185,7 +185,7 @@ def test_d2_within_twice_the_p99_and_at_least_080_of_the_throughput_is_met():
     assert "800 req/s during the flood vs 1000 without" in rps
     assert missed == []
     budget = line_starting(lines, "    argon2 budget:")
-    assert "198 ids x 10 = 1,980 wrong secrets" in budget
+    assert "198 real key ids x 10 = 1,980 wrong secrets" in budget
     assert "more: past that it costs what (c) costs" in budget
 
 
@@ -200,8 +200,18 @@ def test_d2_slower_or_thinner_than_the_targets_is_missed():
     )
     assert len(missed) == 2
     budget = line_starting(lines, "    argon2 budget:")
-    assert "198 ids x 20 = 3,960" in budget
+    assert "198 real key ids x 20 = 3,960" in budget
     assert "it sent 400, fewer: nearly every one ran argon2" in budget
+
+
+def test_a_flood_on_one_key_id_spends_its_budget_and_says_so():
+    cases = flooded(quiet_p99=10.0, loud_p99=12.0, quiet_rps=1000, loud_rps=900, flood_sent=3000)
+    one = report.FloodSetup(connections=8, key_ids=1, trusted_proxies=1)
+    lines, missed = lines_for(cases, budget=SHARED, flood=one)
+    assert missed == []
+    budget = line_starting(lines, "    argon2 budget:")
+    assert "1 real key id x 10 = 10 wrong secrets" in budget
+    assert "it sent 3,000, more: past that it costs what (c) costs" in budget
 
 
 def test_d2_counts_the_floods_answers_by_status():
