@@ -7,7 +7,9 @@ random ``X-Forwarded-For`` in its own IPv6 /64. The flood's server runs the guar
 behind one trusted proxy (``APIKEYS_TRUSTED_PROXY_COUNT=1``, so the guard believes
 that header, as behind deploy/nginx.conf) with the rate limit on: the per-client
 limit never sees the same /64 twice, so what stands between the flood and argon2
-is the budget per key id (SPEC §10). Meanwhile (a)'s request is measured on the
+are the budgets of failed secrets: per key id (SPEC §10), which a flood over many
+ids stays under, and for all ids together (APIKEYS_SECRET_FAILURES_TOTAL), past
+which the flood is answered 429 without argon2. Meanwhile (a)'s request is measured on the
 same server, and again without the flood, back to back.
 
 The flood's keys are wrong secrets: none of them verifies, so the file they are

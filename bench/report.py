@@ -86,11 +86,17 @@ class Budget:
     window: int  # APIKEYS_SECRET_FAILURES_WINDOW, seconds; windows are fixed
     apart: int  # processes counting separately: 1 with a shared cache, else the workers
     where: str  # where it is counted, in words
+    total: int = 0  # APIKEYS_SECRET_FAILURES_TOTAL: for all key ids together; 0 = off
 
     @property
     def per_window(self) -> int:
         """Wrong secrets for one key id that reach argon2 in one window, at most."""
         return self.failures * self.apart
+
+    def capacity(self, key_ids: int) -> int:
+        """Wrong secrets spread over ``key_ids`` ids that reach argon2 in one window."""
+        spread = key_ids * self.per_window
+        return min(spread, self.total * self.apart) if self.total > 0 else spread
 
 
 def argon2_upper_bound(runs: Iterable[tuple[float, float, int, bool]], budget: Budget) -> int:
@@ -175,21 +181,24 @@ def flood_lines(cases: dict[str, Case], flood: FloodSetup, budget: Budget, v: Ve
     seconds = sum(r.seconds for r in loud.flood)
     answers = {s: sum(r.statuses.get(s, 0) for r in loud.flood) for s in (401, 429, 0)}
     rate = sent / seconds if seconds else 0.0
-    capacity = flood.key_ids * budget.per_window
+    capacity = budget.capacity(flood.key_ids)
     if sent < capacity:
-        bound = (
-            f"it sent {sent:,}, fewer: nearly every one ran argon2 (a budget per key id "
-            "does not bound a flood over many ids)"
-        )
+        bound = f"it sent {sent:,}, fewer: nearly every one ran argon2"
     else:
         bound = f"it sent {sent:,}, more: past that it costs what (c) costs"
+    total = (
+        f", capped at {budget.total * budget.apart:,} for all ids together"
+        " (APIKEYS_SECRET_FAILURES_TOTAL)"
+        if budget.total > 0
+        else ""
+    )
     v.note(
         f"flood: {flood.connections} connections, {sent:,} wrong secrets ({rate:.0f} req/s) "
         f"for {ids(flood.key_ids)}, each from a random IPv6 /64 in X-Forwarded-For "
         f"(the server trusts {flood.trusted_proxies} proxy, rate limit on); answered "
         f"401 INVALID_API_KEY {answers[401]:,}, 429 RATE_LIMITED {answers[429]:,}, "
         f"other {answers[0] + sum(r.socket_errors for r in loud.flood):,}",
-        f"argon2 budget: {ids(flood.key_ids)} x {budget.per_window} = {capacity:,} wrong "
+        f"argon2 budget: {ids(flood.key_ids)} x {budget.per_window}{total} = {capacity:,} wrong "
         f"secrets run argon2 per {budget.window} s window before the flood is cheap; {bound}",
     )
 

@@ -218,6 +218,7 @@ class Bench:
         return report.Budget(
             failures=int(apikeys_settings.SECRET_FAILURES),
             window=int(apikeys_settings.SECRET_FAILURES_WINDOW),
+            total=int(apikeys_settings.SECRET_FAILURES_TOTAL),
             apart=1 if shared else WORKERS,
             where="Redis, shared by the workers"
             if shared

@@ -14,7 +14,9 @@ order as the guard's:
    constant-time compare;
 4. argon2, only when the caller's ``may_verify`` allows it (a per-request
    budget for the revocation API, the slow-path rate limit for URLs), and
-   within the guard's per-key budget of failed secrets.
+   within the guard's budgets of failed secrets, per key id and, for the
+   revocation API and URLs, for all ids together (GitHub's reports are signed,
+   so a flood cannot come that way).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 
 from apikeys import services
 from apikeys.conf import key_format
+from apikeys.guard import ratelimit
 from apikeys.guard.authentication import authenticate
 from apikeys.models import APIKey
 
@@ -38,14 +41,18 @@ class Report:
 
 
 class VerificationBudget:
-    """``may_verify`` for :func:`live_key`: at most ``limit`` argon2 runs, then no."""
+    """``may_verify`` for :func:`live_key`: at most ``limit`` argon2 runs, then no; with
+    ``within_total``, none once the guard's budget for all key ids is spent."""
 
-    def __init__(self, limit: int | None) -> None:
+    def __init__(self, limit: int | None, *, within_total: bool = False) -> None:
         self.limit = limit
+        self.within_total = within_total
         self.used = 0
 
     def __call__(self) -> bool:
         if self.limit is not None and self.used >= self.limit:
+            return False
+        if self.within_total and ratelimit.total_budget_spent() is not None:
             return False
         self.used += 1
         return True

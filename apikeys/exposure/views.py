@@ -201,6 +201,8 @@ def credentials_revoke(request: HttpRequest) -> JsonResponse:
         ((credential, "") for credential in credentials),
         source=APIKey.ExposureSource.REVOCATION_API,
         actor=services.Actor(ip=client_ip(request), label="revocation-api"),
-        may_verify=VerificationBudget(apikeys_settings.REVOCATION_MAX_VERIFICATIONS),
+        may_verify=VerificationBudget(
+            apikeys_settings.REVOCATION_MAX_VERIFICATIONS, within_total=True
+        ),
     )
     return JsonResponse({"data": {"received_count": len(credentials)}}, status=202)

@@ -116,7 +116,7 @@ def authenticate_request(request: HttpRequest) -> APIKey:
     """Checks 2-6: the key in the header, its secret, its expiry, its status and the
     client's address."""
     limit = _SlowPathLimit(request)
-    if expose_keys_in_url(request, may_verify=limit.under):
+    if expose_keys_in_url(request, may_verify=limit.may_verify):
         # Check 2 reads keys from the header only; one sent in the URL is refused
         # even beside a header, and is now exposed.
         raise missing_key(request, in_url=True)
@@ -124,7 +124,7 @@ def authenticate_request(request: HttpRequest) -> APIKey:
     if not raw:
         limit.refuse_if_over()
         raise missing_key(request)
-    key = authenticate(raw, may_verify=limit.under)
+    key = authenticate(raw, may_verify=limit.may_verify)
     if key is None:
         limit.refuse_if_over()
         raise Refusal(
@@ -309,12 +309,17 @@ def stamp_expiry(response: HttpResponse, key: APIKey) -> None:
 
 class _SlowPathLimit:
     """Check 8, asked only on the slow paths (no key, an unverified secret): an
-    accepted request never parses the client's address for the rate limit."""
+    accepted request never parses the client's address for the rate limit.
+
+    Before argon2 runs (``may_verify``) it also asks the argon2 budget of all key ids
+    together (:func:`apikeys.guard.ratelimit.total_budget_spent`): past it, the
+    request is answered 429 as well, with the time the window ends."""
 
     def __init__(self, request: HttpRequest) -> None:
         self.request = request
         self.block: ratelimit.Block | None = None
         self.asked = False
+        self.total_block: ratelimit.Block | None = None
 
     def under(self) -> bool:
         if not self.asked:
@@ -322,9 +327,17 @@ class _SlowPathLimit:
             self.block = ratelimit.blocked(rate_limit_identity(self.request))
         return self.block is None
 
+    def may_verify(self) -> bool:
+        if not self.under():
+            return False
+        self.total_block = ratelimit.total_budget_spent()
+        return self.total_block is None
+
     def refuse_if_over(self) -> None:
         if not self.under():
             raise rate_limited(self.block)
+        if self.total_block is not None:
+            raise secret_checks_suspended(self.total_block)
 
 
 def rate_limited(block: ratelimit.Block | None) -> Refusal:
@@ -335,6 +348,18 @@ def rate_limited(block: ratelimit.Block | None) -> Refusal:
         f"Too many failed attempts from this address; try again in {retry_after} seconds.",
         details={"retry_after": retry_after},
         headers={"Retry-After": str(retry_after)},
+    )
+
+
+def secret_checks_suspended(block: ratelimit.Block) -> Refusal:
+    """429 for a secret the guard will not ask argon2 about until the window ends."""
+    return Refusal(
+        429,
+        "RATE_LIMITED",
+        "Too many wrong API keys were sent to this service lately, so a key not used "
+        f"recently cannot be checked for now; try again in {block.retry_after} seconds.",
+        details={"retry_after": block.retry_after},
+        headers={"Retry-After": str(block.retry_after)},
     )
 
 

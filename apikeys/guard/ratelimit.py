@@ -67,6 +67,14 @@ def record_failure(ip: str) -> None:
 # they cause. This budget does: argon2 refusals are counted per key id, and past
 # APIKEYS_SECRET_FAILURES in a window, secrets for that id are checked only
 # against remembered digests (apikeys.guard.authentication), never by argon2.
+#
+# A flood spread over many real ids (ids are public: a key list shows them) would
+# still cost APIKEYS_SECRET_FAILURES argon2 runs per id per window, thousands in
+# all. So the refusals are also counted for all ids together: past
+# APIKEYS_SECRET_FAILURES_TOTAL in a window, the guard asks argon2 about no secret
+# it has not verified before, and answers such a request 429 RATE_LIMITED (retry
+# after the window) rather than a 401 that would tell a working key's owner it is
+# wrong. Keys verified recently, by any process, keep working throughout.
 
 _BUDGET_PREFIX = "apikeys:secret-failures"
 
@@ -92,3 +100,22 @@ def secret_budget_spent(failures: object) -> bool:
 def record_secret_failure(key_id: str) -> None:
     window, remaining = _budget_window(_now())
     shared_cache.incr(f"{_BUDGET_PREFIX}:{key_id}:{window}", timeout=remaining + 1)
+    if apikeys_settings.SECRET_FAILURES_TOTAL > 0:
+        shared_cache.incr(f"{_TOTAL_PREFIX}:{window}", timeout=remaining + 1)
+
+
+_TOTAL_PREFIX = "apikeys:secret-failures-total"
+
+
+def total_budget_spent() -> Block | None:
+    """A Block (until the window ends) once argon2 refused APIKEYS_SECRET_FAILURES_TOTAL
+    secrets in this window, whatever their key ids; None while under it, or when 0
+    switches the total off."""
+    limit = int(apikeys_settings.SECRET_FAILURES_TOTAL)
+    if limit <= 0:
+        return None
+    window, remaining = _budget_window(_now())
+    failures = shared_cache.get(f"{_TOTAL_PREFIX}:{window}", 0)
+    if isinstance(failures, int) and failures >= limit:
+        return Block(retry_after=remaining)
+    return None

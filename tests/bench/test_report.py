@@ -204,6 +204,17 @@ def test_d2_slower_or_thinner_than_the_targets_is_missed():
     assert "it sent 400, fewer: nearly every one ran argon2" in budget
 
 
+def test_the_total_budget_caps_a_flood_over_many_ids_and_says_so():
+    cases = flooded(quiet_p99=10.0, loud_p99=12.0, quiet_rps=1000, loud_rps=900, flood_sent=3000)
+    capped = report.Budget(failures=10, window=300, apart=2, where="each worker", total=100)
+    lines, missed = lines_for(cases, budget=capped, flood=FLOOD)
+    assert missed == []
+    budget = line_starting(lines, "    argon2 budget:")
+    assert "198 real key ids x 20, capped at 200 for all ids together" in budget
+    assert "= 200 wrong secrets run argon2 per 300 s window" in budget
+    assert "it sent 3,000, more: past that it costs what (c) costs" in budget
+
+
 def test_a_flood_on_one_key_id_spends_its_budget_and_says_so():
     cases = flooded(quiet_p99=10.0, loud_p99=12.0, quiet_rps=1000, loud_rps=900, flood_sent=3000)
     one = report.FloodSetup(connections=8, key_ids=1, trusted_proxies=1)

@@ -174,3 +174,21 @@ def test_guesses_for_one_key_stop_at_the_guards_per_key_budget(
     # From five addresses, so the per-IP limits do not bind: the per-key budget does.
     assert argon2_calls["verify"] == 3
     assert APIKey.objects.get(pk=key.pk).status() == "active"
+
+
+def test_guesses_spread_over_many_keys_stop_at_the_guards_total_budget(
+    project, make_key, api, argon2_calls, settings
+):
+    settings.APIKEYS_SECRET_FAILURES = 3
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 5
+    settings.APIKEYS_REVOCATION_MAX_VERIFICATIONS = 100
+    victims = [make_key(project, name=f"victim {n}") for n in range(8)]
+    leaked, leaked_plaintext = make_key(project, name="leaked, never used")
+    guesses = [wrong_secret_for(key.key_id, n) for n, (key, _) in enumerate(victims)]
+    assert revoke(api, guesses, REMOTE_ADDR="198.51.100.7").status_code == 202
+    assert argon2_calls["verify"] == 5  # one guess per id, yet only the total's worth
+    # Past the total, a report of a key no process verified lately is not checked (the
+    # answer is 202 all the same); it is exposed once a report comes in a new window.
+    assert revoke(api, [leaked_plaintext], REMOTE_ADDR="198.51.100.8").status_code == 202
+    assert argon2_calls["verify"] == 5
+    assert APIKey.objects.get(pk=leaked.pk).status() == "active"

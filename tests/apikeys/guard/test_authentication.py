@@ -262,6 +262,45 @@ def test_past_its_budget_a_key_verified_recently_keeps_working_everywhere(
     assert argon2_calls["verify"] == 1
 
 
+def test_a_flood_over_many_key_ids_costs_argon2_only_up_to_the_total_budget(
+    settings, argon2_calls, monkeypatch, project, make_key, api
+):
+    from apikeys.guard import ratelimit
+
+    now = {"t": 300 * 5000.0 + 100}
+    monkeypatch.setattr(ratelimit, "_now", lambda: now["t"])
+    settings.APIKEYS_SECRET_FAILURES = 10  # per id: never reached below
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 4
+    settings.APIKEYS_SECRET_FAILURES_WINDOW = 300
+    warm, warm_plaintext = make_key(project, [READ_RUNS], name="in use")
+    assert api(warm_plaintext).get("/api/v1/read").status_code == 200  # verified once
+    _, cold_plaintext = make_key(project, [READ_RUNS], name="unused lately")
+    targets = [make_key(project, [READ_RUNS], name=f"target {n}")[0] for n in range(12)]
+
+    answers = []
+    for n, target in enumerate(targets):  # one guess per id, each from its own address
+        wrong = key_format().generate(key_id=target.key_id).plaintext
+        response = api(wrong).get("/api/v1/read", **_from(n))
+        answers.append((response.status_code, response.json()["code"]))
+    assert answers[:4] == [(401, "INVALID_API_KEY")] * 4
+    assert answers[4:] == [(429, "RATE_LIMITED")] * 8
+    assert argon2_calls["verify"] == 1 + 4  # the warm key's first use, then the budget
+
+    refused = api(cold_plaintext).get("/api/v1/read", **_from(50))
+    assert refused.status_code == 429  # not "invalid": the owner is told to retry
+    assert refused["Retry-After"] == "200"
+    assert refused.json()["details"]["retry_after"] == 200
+    _another_process()
+    assert api(warm_plaintext).get("/api/v1/read", **_from(51)).status_code == 200
+    wrong_warm = key_format().generate(key_id=warm.key_id).plaintext
+    assert api(wrong_warm).get("/api/v1/read", **_from(52)).json()["code"] == "INVALID_API_KEY"
+    assert argon2_calls["verify"] == 5  # none of it ran argon2
+
+    now["t"] += 200  # the window ends
+    assert api(cold_plaintext).get("/api/v1/read", **_from(50)).status_code == 200
+    assert argon2_calls["verify"] == 6
+
+
 def test_the_shared_digest_is_a_keyed_digest_not_the_secret_or_its_hash(project, make_key, api):
     import hashlib
 

@@ -41,3 +41,24 @@ def test_nothing_is_counted_when_switched_off(settings, clock):
     ratelimit.record_failure("192.0.2.1")
     settings.APIKEYS_RATE_LIMIT_ENABLED = True
     assert ratelimit.blocked("192.0.2.1") is None
+
+
+def test_the_total_argon2_budget_counts_refusals_of_every_key_id_together(settings, clock):
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 3
+    settings.APIKEYS_SECRET_FAILURES_WINDOW = 300
+    clock["t"] = 300 * 4000 + 60
+    for key_id in ("a" * 12, "b" * 12):
+        ratelimit.record_secret_failure(key_id)
+    assert ratelimit.total_budget_spent() is None
+    ratelimit.record_secret_failure("c" * 12)
+    block = ratelimit.total_budget_spent()
+    assert block is not None and block.retry_after == 240
+    clock["t"] += 240  # a new window
+    assert ratelimit.total_budget_spent() is None
+
+
+def test_a_total_of_zero_switches_the_total_budget_off(settings, clock):
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 0
+    for n in range(5):
+        ratelimit.record_secret_failure(f"{n:012d}")
+    assert ratelimit.total_budget_spent() is None
