@@ -81,7 +81,7 @@ DEFAULTS: dict[str, Any] = {
     # argon2 refusals for all key ids together per that window: past it, a secret no process
     # verified recently is not checked until the window ends (429 RATE_LIMITED), so a flood
     # spread over many real ids costs no more argon2 either. 0 switches the total off.
-    "SECRET_FAILURES_TOTAL": 100,
+    "SECRET_FAILURES_TOTAL": 50,
     # --- Exposed keys (SPEC §11) ---
     # Seconds before an exposure e-mail to the key's creator and admins gives up (the
     # exposure itself never waits on mail beyond this, once per batch).
