@@ -10,6 +10,10 @@ and, under ``check --deploy``, the limits are counted in a cache every process s
 * apikeys.E003: the registry cannot be read (APIKEYS_PERMISSIONS unset or wrong,
   a preset naming an unknown code).
 * apikeys.E004: APIKEYS_KEY_PREFIX is not letters and digits.
+* apikeys.W002: views declare API key access but MIDDLEWARE has no
+  ``apikeys.middleware.APIKeyMiddleware``: each declared view still judges its own
+  requests (its decorator fails closed), but an undeclared view under the API prefix
+  is open and errors there are Django's HTML pages.
 * apikeys.E006: a view guarded by a front end of apikeys.contrib is set up so that it
   refuses wrongly (a DRF view without a ``required_permission``, a ninja API using
   ``APIKeyAuth`` that was not passed to ``install()``).
@@ -27,10 +31,11 @@ from django.conf import settings
 from django.core.checks import Error, Tags, Warning, register
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils.module_loading import import_string
 
 from apikeys import contrib, keys
 from apikeys.conf import apikeys_settings
-from apikeys.decorators import KINDS, access_of, declared_codes
+from apikeys.decorators import BY_METHOD, KEY_REQUIRED, KINDS, PERMISSION, access_of, declared_codes
 from apikeys.permissions import registry
 
 
@@ -172,3 +177,39 @@ def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
             id="apikeys.W001",
         )
     ]
+
+
+MIDDLEWARE_PATH = "apikeys.middleware.APIKeyMiddleware"
+
+
+@register(Tags.security, Tags.urls)
+def check_middleware_installed(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
+    if any(_is_the_guard(entry) for entry in settings.MIDDLEWARE):
+        return []
+    declared = [
+        pattern.callback
+        for _, pattern in _walk(get_resolver().url_patterns)
+        if (access_of(pattern.callback) or ("",))[0] in {PERMISSION, BY_METHOD, KEY_REQUIRED}
+    ]
+    if not declared:
+        return []
+    return [
+        Warning(
+            f"{len(declared)} view(s) declare API key access (the first: "
+            f"{_view_name(declared[0])}), but MIDDLEWARE has no API key middleware: each "
+            "judges its own requests, yet a view under the API prefix that declares "
+            "nothing is open to everyone, and errors there are HTML, not JSON.",
+            hint=f"Add {MIDDLEWARE_PATH!r} to MIDDLEWARE, first or before SecurityMiddleware.",
+            id="apikeys.W002",
+        )
+    ]
+
+
+def _is_the_guard(entry: str) -> bool:
+    from apikeys.middleware import APIKeyMiddleware
+
+    try:
+        found = import_string(entry)
+    except ImportError:
+        return False  # Django reports a middleware that cannot be imported itself
+    return isinstance(found, type) and issubclass(found, APIKeyMiddleware)

@@ -38,8 +38,11 @@ the kinds beyond "no key needed" (:data:`KEYLESS`).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
+
+from django.http import HttpRequest
 
 from apikeys import contrib
 
@@ -62,8 +65,7 @@ def require_permission(code: str) -> Callable[[View], View]:
     # and a view module may load before it. The system check apikeys.E002 names a code
     # no permission has, and the guard refuses it to every key.
     def decorate(view: View) -> View:
-        setattr(view, ACCESS_ATTRIBUTE, (PERMISSION, code))
-        return view
+        return _judged(view, (PERMISSION, code))
 
     return decorate
 
@@ -75,8 +77,7 @@ def require_permissions_by_method(codes: dict[str, str]) -> Callable[[View], Vie
     by_method = {method.upper(): code for method, code in codes.items()}
 
     def decorate(view: View) -> View:
-        setattr(view, ACCESS_ATTRIBUTE, (BY_METHOD, by_method))
-        return view
+        return _judged(view, (BY_METHOD, by_method))
 
     return decorate
 
@@ -85,8 +86,45 @@ def key_required(view: View) -> View:
     """Any valid, usable key may call the view, whatever its permissions. Deliberately a
     declaration of its own, not "no permission": a view that forgets to declare still
     refuses every key."""
-    setattr(view, ACCESS_ATTRIBUTE, (KEY_REQUIRED, None))
-    return view
+    return _judged(view, (KEY_REQUIRED, None))
+
+
+def _judged(view: View, access: tuple[str, Any]) -> View:
+    """``view`` declaring ``access``, and judged by its declaration even where the
+    middleware is not (a host that left it out of MIDDLEWARE, a URL outside
+    APIKEYS_API_PREFIX): fail closed, never open. Under the middleware the request
+    arrives judged, with its key as ``request.api_key``, and passes straight through.
+    An API key comes in a header, not a cookie, so CSRF has nothing to protect."""
+
+    @functools.wraps(view)
+    def judged(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        if getattr(request, "api_key", None) is not None:
+            return view(request, *args, **kwargs)
+        return _judge_here(view, access, request, *args, **kwargs)
+
+    setattr(judged, ACCESS_ATTRIBUTE, access)
+    judged.csrf_exempt = True  # type: ignore[attr-defined]
+    return judged  # type: ignore[return-value]
+
+
+def _judge_here(
+    view: Callable[..., Any],
+    access: tuple[str, Any],
+    request: HttpRequest,
+    *args: Any,
+    **kwargs: Any,
+) -> Any:
+    """Checks 1-8 as the middleware runs them, through the front ends' entry points."""
+    from apikeys.guard import decision, frontend  # the guard imports this module
+
+    try:
+        key = frontend.authenticate(request)
+        frontend.grant(request, key, permission_for_method(access, request.method or "GET"))
+    except frontend.Refused as refused:
+        return refused.response()
+    response = view(request, *args, **kwargs)
+    decision.stamp_expiry(response, key)
+    return response
 
 
 def public(view: View) -> View:
