@@ -136,6 +136,7 @@ def readme_names() -> list[str]:
     examples import with ``from apikeys.x import a, b``."""
     text = section("Using apikeys in another Django project")
     names = set(re.findall(r"\b(apikeys(?:\.[A-Za-z_]\w*)+)", text))
+    names = {name for name in names if not re.fullmatch(r"apikeys\.[EW]\d{3}", name)}  # checks
     for module, imported in re.findall(r"^from (apikeys[\w.]*) import (.+)$", text, re.M):
         names.update(f"{module}.{name.strip()}" for name in imported.split(","))
     return sorted(names)
