@@ -25,6 +25,7 @@ KEYS = "projects/<slug:slug>/admin/api-keys/"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("login/", views.login, name="login"),
     path("projects/", views.project_list, name="project-list"),
     path("projects/<slug:slug>/admin/", views.project_admin, name="project-admin"),
     path(KEYS, views.key_list, name="key-list"),

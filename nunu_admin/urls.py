@@ -1,15 +1,15 @@
 """The project's URLs: the dashboard, the guarded API, sign-in and Django's admin."""
 
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from apikeys.dashboard.throttle import throttled
+from apikeys.dashboard.views import login
 
 urlpatterns = [
     # Both sign-in forms answer 429 past the failed sign-in limits (SPEC §10), before
     # the password hasher runs; these come before the includes that also define them.
-    path("accounts/login/", throttled(auth_views.LoginView.as_view()), name="login"),
+    path("accounts/login/", login, name="login"),
     path("admin/login/", throttled(admin.site.login)),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),

@@ -117,6 +117,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 STATIC_URL = "static/"
 
 APIKEYS_PERMISSIONS = "host.permissions.PERMISSIONS"
+LOGIN_URL = "apikeys:login"
 """
 
 URLS_MODULE = """\
@@ -228,6 +229,8 @@ for front_end, path in [
         "wrong_key": answer(client.get(path, secure=True, HTTP_X_API_KEY=wrong)),
         "plain_http": answer(client.get(path, HTTP_X_API_KEY=key)),
     }
+signin = client.get("/keys/projects/reports/admin/api-keys/", secure=True, follow=True)
+result["signin"] = [signin.status_code, signin.content.decode()]
 client.force_login(get_user_model().objects.get(username="alice"))
 page = client.get("/keys/projects/reports/admin/api-keys/", secure=True)
 result["dashboard"] = [page.status_code, page.content.decode()]
@@ -439,6 +442,12 @@ def test_no_key_or_a_wrong_key_is_refused_with_401(host, front_end):
 def test_plain_http_is_refused_in_production(host, front_end):
     assert host[front_end]["plain_http"][0] == 403
     assert host[front_end]["plain_http"][1]["code"] == "HTTPS_REQUIRED"
+
+
+def test_the_dashboard_asks_to_sign_in_on_the_apps_own_page(host):
+    status, page = host["signin"]
+    assert status == 200
+    assert 'id="login-form"' in page and 'action="/keys/login/"' in page
 
 
 def test_the_dashboard_lists_the_key_with_the_apps_own_templates(host):

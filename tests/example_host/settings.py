@@ -33,6 +33,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
 ]
 ROOT_URLCONF = "tests.example_host.urls"
+# The sign-in page apikeys ships (the dashboard include serves it at login/).
+LOGIN_URL = "apikeys:login"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",

@@ -141,6 +141,38 @@ def test_the_dashboards_key_page_renders_with_the_hosts_permissions(admin, make_
     assert "Write reports" in page.content.decode()
 
 
+def test_the_dashboard_signs_in_with_the_page_apikeys_ships(admin, settings):
+    settings.APIKEYS_SIGNIN_USER_FAILURES = 2
+    client = Client()
+    wanted = "/keys/projects/reports/admin/api-keys/"
+    redirect = client.get(wanted, secure=True)
+    assert redirect.status_code == 302
+    assert redirect["Location"] == f"/keys/login/?next={wanted}"
+    page = client.get(redirect["Location"], secure=True)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Log in to Acme keys" in html and 'action="/keys/login/"' in html
+    assert "nunu" not in html.lower()
+    signed_in = client.post(
+        "/keys/login/",
+        {"username": "alice", "password": "not used here", "next": wanted},
+        secure=True,
+    )
+    assert (signed_in.status_code, signed_in["Location"]) == (302, wanted)
+    assert client.get(wanted, secure=True).status_code == 200
+
+
+def test_the_shipped_sign_in_page_is_throttled(admin, settings):
+    settings.APIKEYS_SIGNIN_USER_FAILURES = 2
+    client = Client()
+    wrong = {"username": "alice", "password": "wrong"}
+    for _ in range(2):
+        assert client.post("/keys/login/", wrong, secure=True).status_code == 200
+    locked = client.post("/keys/login/", {**wrong, "password": "not used here"}, secure=True)
+    assert locked.status_code == 429
+    assert int(locked["Retry-After"]) > 0
+
+
 def test_createapikey_makes_a_key_of_the_host(project, capsys):
     call_command(
         "createapikey", "--project", "reports", "--name", "ci", "--permission", READ_REPORTS

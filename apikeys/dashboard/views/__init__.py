@@ -9,6 +9,7 @@ from apikeys.dashboard.views.keys import (
     key_reactivate,
 )
 from apikeys.dashboard.views.projects import home, project_admin, project_list
+from apikeys.dashboard.views.signin import login
 from apikeys.dashboard.views.wizard import wizard_start, wizard_step
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "key_edit",
     "key_list",
     "key_reactivate",
+    "login",
     "project_admin",
     "project_list",
     "wizard_start",
