@@ -12,6 +12,7 @@ from django.test import Client
 
 from api.permissions import PERMISSION_CODES
 from apikeys import services
+from apikeys.guard import authentication
 from apikeys.models import APIKey, Membership, Project
 from tests.faults import private_redis, silent_listener  # noqa: F401 (fixtures)
 
@@ -118,16 +119,22 @@ def make_key(db) -> Callable[..., tuple[APIKey, str]]:
         permissions: list[str] | tuple[str, ...] = PERMISSION_CODES,
         *,
         name: str | None = None,
+        remembered: bool = False,
         **kwargs: Any,
     ) -> tuple[APIKey, str]:
         counter["n"] += 1
-        return services.key_create(
+        key, plaintext = services.key_create(
             project=project,
             name=name or f"key {counter['n']}",
             permissions=list(permissions),
             actor=services.Actor.cli("test"),
             **kwargs,
         )
+        if not remembered:
+            # As a key made long ago and not used since: no process remembers its
+            # secret, so its first request runs argon2 (key_create shares it at once).
+            authentication.forget_secret(key)
+        return key, plaintext
 
     return make
 

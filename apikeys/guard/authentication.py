@@ -122,6 +122,10 @@ class VerifiedSecrets:
             while len(self._entries) > limit:
                 self._entries.popitem(last=False)
 
+    def forget(self, stored_hash: str) -> None:
+        with self._lock:
+            self._entries.pop(stored_hash, None)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
@@ -233,6 +237,23 @@ def authenticate(raw: str, *, may_verify: Callable[[], bool] = lambda: True) -> 
     verified_secrets.put(key.hashed_secret, digest)
     _share(key, digest, fingerprint)
     return key
+
+
+def remember_new_secret(key: APIKey, secret: str) -> None:
+    """A key just created (or a rotation's successor): its secret is known right now,
+    so its digest is shared at once and its first request costs no argon2 in any
+    process, even while a flood has spent the argon2 budgets (SPEC §10)."""
+    secret_key, fingerprint = digest_key()
+    digest = keys.verified_digest(secret_key, key.hashed_secret, secret)
+    verified_secrets.put(key.hashed_secret, digest)
+    _share(key, digest, fingerprint)
+
+
+def forget_secret(key: APIKey) -> None:
+    """Drop what every process remembers of ``key``'s secret: its next request runs
+    argon2 again, as a key created long ago and unused since would (tests use it)."""
+    verified_secrets.forget(key.hashed_secret)
+    shared_cache.delete(shared_digest_key(key.key_id, key.hashed_secret, digest_key()[1]))
 
 
 def _share(key: APIKey, digest: bytes, fingerprint: str) -> None:

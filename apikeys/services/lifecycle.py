@@ -84,6 +84,10 @@ def key_create(
                 ) from None
     else:  # pragma: no cover - needs five id collisions in a row
         raise RuntimeError("Could not allocate a unique key id.")
+    # Imported here: the guard builds on the services, not the other way round.
+    from apikeys.guard.authentication import remember_new_secret
+
+    remember_new_secret(key, generated.secret)
 
     audit_record(
         project=project,

@@ -301,6 +301,24 @@ def test_a_flood_over_many_key_ids_costs_argon2_only_up_to_the_total_budget(
     assert argon2_calls["verify"] == 6
 
 
+def test_a_new_key_works_at_once_everywhere_without_argon2_even_during_a_flood(
+    settings, argon2_calls, project, make_key, api
+):
+    from apikeys.guard import ratelimit
+
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 1
+    ratelimit.record_secret_failure("x" * 12)  # a flood has spent the total budget
+    key, plaintext = make_key(project, [READ_RUNS], remembered=True)  # as created
+    _another_process()  # created by the dashboard, first used by a worker elsewhere
+    assert api(plaintext).get("/api/v1/read", **_from(1)).status_code == 200
+    assert argon2_calls["verify"] == 0
+    # Forgotten (unused for APIKEYS_VERIFIED_TIMEOUT), it costs one argon2 run again.
+    authentication.forget_secret(key)
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 0
+    assert api(plaintext).get("/api/v1/read", **_from(2)).status_code == 200
+    assert argon2_calls["verify"] == 1
+
+
 def test_the_shared_digest_is_a_keyed_digest_not_the_secret_or_its_hash(project, make_key, api):
     import hashlib
 
@@ -339,12 +357,12 @@ def test_a_digest_unused_for_its_lifetime_is_forgotten_and_one_in_use_is_refresh
     now = {"t": 1000.0}
     monkeypatch.setattr(authentication, "_now", lambda: now["t"])
     settings.APIKEYS_VERIFIED_TIMEOUT = 60
+    _, plaintext = make_key(project, [READ_RUNS])
     shares = []
     original_set = shared_cache.set
     monkeypatch.setattr(
         shared_cache, "set", lambda k, v, t: (shares.append(t), original_set(k, v, t))
     )
-    _, plaintext = make_key(project, [READ_RUNS])
     assert api(plaintext).get("/api/v1/read").status_code == 200
     assert shares == [60.0]
     now["t"] += 31  # past half its lifetime: the next use writes the shared entry again
