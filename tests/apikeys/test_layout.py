@@ -30,6 +30,20 @@ CORE_AND_CLI = [
 ]
 
 
+def _run_probe(probe: str) -> str:
+    """What ``probe`` prints, run in a fresh interpreter with the site's test settings."""
+    result = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+        env={"DJANGO_SETTINGS_MODULE": "nunu_admin.settings_test", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
 def test_the_core_and_the_cli_load_no_dashboard_module():
     probe = (
         "import django, importlib, sys\n"
@@ -41,16 +55,7 @@ def test_the_core_and_the_cli_load_no_dashboard_module():
         "    importlib.import_module(name)\n"
         "print(sorted(m for m in set(sys.modules) - before if m.startswith('apikeys.dashboard')))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        env={"DJANGO_SETTINGS_MODULE": "nunu_admin.settings_test", "PATH": "/usr/bin:/bin"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert _run_probe(probe) == "[]"
 
 
 def test_only_the_front_ends_import_rest_framework_or_ninja():
@@ -66,16 +71,7 @@ def test_only_the_front_ends_import_rest_framework_or_ninja():
         "        importlib.import_module(info.name)\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in {'rest_framework', 'ninja'}))\n"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", probe],
-        capture_output=True,
-        text=True,
-        cwd=ROOT,
-        timeout=120,
-        env={"DJANGO_SETTINGS_MODULE": "nunu_admin.settings_test", "PATH": "/usr/bin:/bin"},
-    )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == "[]"
+    assert _run_probe(probe) == "[]"
 
 
 # Issue 8: "no module over about 300 lines". Small modules with one job each read as
