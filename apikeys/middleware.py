@@ -50,10 +50,9 @@ from django.core.exceptions import (
     SuspiciousOperation,
 )
 from django.http import Http404, HttpRequest, HttpResponse
-from django.urls import Resolver404, resolve
 
 from apikeys.conf import apikeys_settings
-from apikeys.decorators import FRONT_END, KEYLESS, KINDS, access_of, permission_for_method
+from apikeys.decorators import FRONT_END, KEYLESS, KINDS, permission_for_method
 from apikeys.guard.decision import (
     Refusal,
     accept,
@@ -74,6 +73,7 @@ from apikeys.guard.errors import (
     service_unavailable,
 )
 from apikeys.guard.request import APIRequest, api_request
+from apikeys.guard.routing import route
 from apikeys.models import APIKey
 
 request_log = logging.getLogger("apikeys.requests")
@@ -164,11 +164,8 @@ class APIKeyMiddleware:
 def _check(request: HttpRequest) -> tuple[APIKey | None, str | None]:
     """(the key, the permission it exercises), or Refusal. Public views: (None, None)."""
     require_https(request)
-    try:
-        match = resolve(request.path_info)
-    except Resolver404:
-        match = None
-    access = access_of(match.func) if match is not None else None
+    found = route(request.path_info)  # resolved once per path, not once per request
+    access = found.access
     if access is not None and access[0] == FRONT_END:
         # A DRF or ninja view that apikeys.contrib guards: its framework runs the same
         # checks; judging it here too would count and record every request twice.
@@ -178,11 +175,11 @@ def _check(request: HttpRequest) -> tuple[APIKey | None, str | None]:
         expose_keys_in_url(request)
         return None, None
     key = authenticate_request(request)
-    if match is None:
+    if not found.found:
         raise Refusal(404, *_HTML_ERRORS[404], headers=expiry_headers(key))
     declared = access is not None and access[0] in KINDS
     if not declared:
-        security_log.error("View %r under /api/ declares no permission.", match.view_name)
+        security_log.error("View %r under /api/ declares no permission.", found.view_name)
     permission = permission_for_method(access, request.method or "GET")
     authorize(key, permission, declared=declared)
     return key, permission
