@@ -18,6 +18,7 @@ client take a fresh identity for every request.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 
 from django.http import HttpRequest
@@ -39,22 +40,55 @@ def client_ip(request: HttpRequest) -> str | None:
         hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
         hops = [hop for hop in hops if hop]
         if len(hops) >= proxies:
-            forwarded = parse_ip(hops[-proxies])
+            forwarded = canonical_ip(hops[-proxies])
             if forwarded is not None:
-                return str(forwarded)
-    remote = parse_ip(request.META.get("REMOTE_ADDR", ""))
-    return str(remote) if remote is not None else None
+                return forwarded
+    return canonical_ip(request.META.get("REMOTE_ADDR", ""))
+
+
+def canonical_ip(value: str) -> str | None:
+    """:func:`parse_ip` as text: the one spelling of the address ``value`` names, or None.
+
+    Every accepted request asks this of the same few addresses (a client, its
+    proxy), and parsing one with ``ipaddress`` costs more than the rest of the
+    client-address work together, so answers are kept in a bounded LRU. A value
+    longer than any spelling of an address is parsed each time, never kept.
+    """
+    if len(value) > _MAX_ADDRESS_SPELLING:
+        return _spelling(value)
+    return _cached_spelling(value)
 
 
 def client_network(ip: str | None) -> str:
     """What limits count for ``ip``: an IPv4 address whole, an IPv6 address by its
     /64 (``2001:db8:1:2::/64``); ``"unknown"`` when there is no valid address."""
+    if ip and len(ip) > _MAX_ADDRESS_SPELLING:
+        return _network(ip)
+    return _cached_network(ip)
+
+
+# "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255%<zone>]:65535" with room for the zone.
+_MAX_ADDRESS_SPELLING = 96
+# Distinct spellings kept: the clients of one worker in a busy minute, with room.
+_CACHED_ADDRESSES = 4096
+
+
+def _spelling(value: str) -> str | None:
+    address = parse_ip(value)
+    return str(address) if address is not None else None
+
+
+def _network(ip: str | None) -> str:
     address = parse_ip(ip) if ip else None
     if address is None:
         return UNKNOWN
     if address.version == 4:
         return str(address)
     return str(ipaddress.IPv6Network((address, IPV6_PREFIX), strict=False))
+
+
+_cached_spelling = functools.lru_cache(maxsize=_CACHED_ADDRESSES)(_spelling)
+_cached_network = functools.lru_cache(maxsize=_CACHED_ADDRESSES)(_network)
 
 
 def rate_limit_identity(request: HttpRequest) -> str:

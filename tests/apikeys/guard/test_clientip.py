@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import ipaddress
+import secrets
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apikeys.guard.clientip import client_ip, client_network, parse_ip, rate_limit_identity
+from apikeys.guard.clientip import (
+    canonical_ip,
+    client_ip,
+    client_network,
+    parse_ip,
+    rate_limit_identity,
+)
 
 
 def spellings_of_ipv6(address: ipaddress.IPv6Address) -> st.SearchStrategy[str]:
@@ -121,3 +128,34 @@ def test_a_flood_from_one_slash_64_meets_one_limit(settings, db, api):
     for _ in range(3):
         api().get("/api/v1/read", REMOTE_ADDR="::ffff:192.0.2.8")
     assert api().get("/api/v1/read", REMOTE_ADDR="192.0.2.8").status_code == 429
+
+
+@given(st.text(max_size=300))
+def test_the_kept_spelling_of_any_text_is_what_parsing_it_gives(text):
+    parsed = parse_ip(text)
+    assert canonical_ip(text) == (str(parsed) if parsed is not None else None)
+    assert canonical_ip(text) == canonical_ip(text)  # asked again: the kept answer
+
+
+def test_an_address_padded_past_any_spelling_is_still_read(rf):
+    padded = " " * 200 + "192.0.2.7" + " " * 200
+    assert client_ip(rf.get("/", REMOTE_ADDR=padded)) == "192.0.2.7"
+    assert client_network(" " * 200 + "2001:db8:1:2::9") == "2001:db8:1:2::/64"
+
+
+def test_one_clients_address_is_parsed_once_for_many_requests(rf, monkeypatch):
+    from apikeys.guard import clientip
+
+    parsed: list[str] = []
+    original = clientip.parse_ip
+
+    def counting(value):
+        parsed.append(value)
+        return original(value)
+
+    monkeypatch.setattr(clientip, "parse_ip", counting)
+    # An address no other test uses, so it is not kept yet.
+    address = str(ipaddress.IPv6Address((0x20010DB8 << 96) | secrets.randbits(96)))
+    for _ in range(5):
+        assert client_ip(rf.get("/", REMOTE_ADDR=address)) == address
+    assert parsed.count(address) == 1
