@@ -21,11 +21,12 @@ cluster (SPEC §5, §10):
   refused without argon2: guessing costs what an unknown key costs.
 
 The key's row (status, expiry, permissions) is still read on every request, in
-one query, so a deactivation or deletion refuses the very next request in every
-process; a digest only answers "is this the secret", never "is this key usable".
-A re-hash changes the stored hash, which retires its digests with it, and a new
-``SECRET_KEY`` uses entries of its own (their cache key names the digest key by
-a fingerprint), so processes in a rolling deploy never misread each other's.
+one query (apikeys.guard.lookup), so a deactivation or deletion refuses the very
+next request in every process; a digest only answers "is this the secret", never
+"is this key usable". A re-hash changes the stored hash, which retires its
+digests with it, and a new ``SECRET_KEY`` uses entries of its own (their cache
+key names the digest key by a fingerprint), so processes in a rolling deploy
+never misread each other's.
 
 The plaintext is never stored: what the cache holds is the keyed digest, which
 the at-rest scanner (tests/secrets_at_rest.py) checks is not the secret.
@@ -44,11 +45,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.conf import settings as django_settings
-from django.db import connections, router
 
-from apikeys import keys, rows, services
+from apikeys import keys, services
 from apikeys.conf import apikeys_settings, key_format
 from apikeys.guard import ratelimit
+from apikeys.guard.lookup import key_by_id
 from apikeys.guard.sharedcache import shared_cache
 from apikeys.models import APIKey
 
@@ -136,48 +137,6 @@ class VerifiedSecrets:
 
 verified_secrets = VerifiedSecrets()
 
-# What the guard and the API views read of a key; the other columns stay deferred
-# (Django loads one on first access, so nothing that needs them breaks). In the
-# model's field order, the order Model.from_db expects the values in.
-_READ = {
-    "id",
-    "project_id",
-    "key_id",
-    "hashed_secret",
-    "permissions",
-    "expires_at",
-    "is_active",
-    "allowed_ips",  # check 6, in the same query
-}
-GUARD_FIELDS = tuple(f.attname for f in APIKey._meta.concrete_fields if f.attname in _READ)
-
-
-@functools.cache
-def _lookup_sql(alias: str) -> str:
-    """The guard's one query, written out once per database: building and compiling
-    the equivalent QuerySet costs about 150 µs on every request, ten times the
-    indexed probe itself. No ORDER BY: ``key_id`` is unique."""
-    quote = connections[alias].ops.quote_name
-    column_of = {f.attname: f.column for f in APIKey._meta.concrete_fields if f.column}
-    columns = ", ".join(quote(column_of[name]) for name in GUARD_FIELDS)
-    table = quote(APIKey._meta.db_table)
-    return f"SELECT {columns} FROM {table} WHERE {quote('key_id')} = %s"  # noqa: S608
-
-
-def _key_by_id(key_id: str) -> APIKey | None:
-    """The key with this id, its columns converted as the ORM would (apikeys.rows), as
-    a model instance whose other columns are deferred; None if there is none."""
-    alias = router.db_for_read(APIKey)
-    connection = connections[alias]
-    with connection.cursor() as cursor:
-        # The key id travels as a parameter; only quoted names are interpolated above.
-        cursor.execute(_lookup_sql(alias), [key_id])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = rows.convert(row, rows.converters(connection, APIKey, GUARD_FIELDS), connection)
-    return APIKey.from_db(alias, GUARD_FIELDS, values)
-
 
 def authenticate(raw: str, *, may_verify: Callable[[], bool] = lambda: True) -> APIKey | None:
     """The key ``raw`` names if its secret is right; None for anything else.
@@ -194,7 +153,7 @@ def authenticate(raw: str, *, may_verify: Callable[[], bool] = lambda: True) -> 
     parsed = key_format().parse(raw)
     if parsed is None:
         return None
-    key = _key_by_id(parsed.key_id)
+    key = key_by_id(parsed.key_id)
     if key is None:
         return None
     secret_key, fingerprint = digest_key()

@@ -112,29 +112,41 @@ def _sweep(now: datetime) -> list[tuple[int, _Batch]]:
     return due
 
 
+def _due(key_pk: int, state: _KeyState, now: datetime) -> list[tuple[int, _Batch]]:
+    """The batches to write now: every key's once per window (the sweep), and this
+    key's own when its window has passed (caller holds the lock)."""
+    due = _sweep(now)
+    if not any(pk == key_pk for pk, _ in due):
+        mine = _take_if_due(key_pk, state, now)
+        if mine is not None:
+            due.append((key_pk, mine))
+    return due
+
+
 def record_use(key: APIKey, *, permission: str | None, ip: str | None) -> None:
     """An accepted request made with ``key``, exercising ``permission``."""
     now = _now()
+    today = now.date()
+    key_pk = key.pk
     with _lock:
-        state = _states.setdefault(key.pk, _KeyState())
+        state = _states.get(key_pk)
+        if state is None:
+            state = _states[key_pk] = _KeyState()
         batch = state.batch
         if batch.first_used_at is None:
             batch.first_used_at = now
         batch.last_used_at = now
         batch.last_ip = ip
-        batch.requests[now.date()] += 1
+        batch.requests[today] += 1
         if ip:
-            seen = (now.date(), ip)
+            seen = (today, ip)
             if seen in batch.addresses or len(batch.addresses) < MAX_ADDRESSES_PER_BATCH:
                 batch.addresses[seen] += 1
         if permission:
             batch.permissions[permission] = now
-        due = _sweep(now)
-        if not any(pk == key.pk for pk, _ in due):
-            mine = _take_if_due(key.pk, state, now)
-            if mine is not None:
-                due.append((key.pk, mine))
-    _write_all(due)
+        due = _due(key_pk, state, now)
+    if due:
+        _write_all(due)
 
 
 def record_refusal(key: APIKey, *, code: str, ip: str | None) -> None:
@@ -151,11 +163,7 @@ def record_refusal(key: APIKey, *, code: str, ip: str | None) -> None:
             refused.count += 1
             refused.last_at = now
             refused.last_ip = ip
-        due = _sweep(now)
-        if not any(pk == key.pk for pk, _ in due):
-            mine = _take_if_due(key.pk, state, now)
-            if mine is not None:
-                due.append((key.pk, mine))
+        due = _due(key.pk, state, now)
     _write_all(due)
 
 

@@ -9,7 +9,6 @@ from django.utils import timezone
 
 from api.permissions import READ_RUNS
 from apikeys import rows
-from apikeys.guard.authentication import GUARD_FIELDS, _key_by_id
 from apikeys.models import APIKey
 
 # The wrapper itself: django.db.connection is a proxy, and converters are cached per wrapper.
@@ -31,19 +30,3 @@ def test_converted_row_equals_the_orms_values(project, make_key):
 def test_values_after_the_converted_ones_are_left_as_read(project, make_key):
     found = rows.converters(connection, APIKey, ("is_active",))
     assert rows.convert((True, "as read", 3), found, connection)[1:] == ["as read", 3]
-
-
-def test_the_guards_key_has_the_orms_values_and_loads_the_rest_on_demand(project, make_key):
-    key, _ = make_key(project, [READ_RUNS], expires_at=timezone.now() + timedelta(days=3))
-    read = _key_by_id(key.key_id)
-    assert read is not None
-    stored = APIKey.objects.get(pk=key.pk)
-    assert {name: getattr(read, name) for name in GUARD_FIELDS} == {
-        name: getattr(stored, name) for name in GUARD_FIELDS
-    }
-    assert read.get_deferred_fields() >= {"name", "last_used_at"}
-    assert read.name == stored.name
-
-
-def test_an_unknown_key_id_reads_as_none(db):
-    assert _key_by_id("AAAAAAAAAAAA") is None

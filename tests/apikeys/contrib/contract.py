@@ -195,7 +195,7 @@ def test_a_database_that_cannot_be_reached_answers_503(front_end, project, make_
     def unreachable(*args, **kwargs):
         raise OperationalError("connection refused")
 
-    monkeypatch.setattr(authentication, "_key_by_id", unreachable)
+    monkeypatch.setattr(authentication, "key_by_id", unreachable)
     response = get(front_end.read, plaintext)
     refusal(response, 503, "SERVICE_UNAVAILABLE")
     assert response["Retry-After"]
