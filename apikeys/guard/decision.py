@@ -23,79 +23,84 @@ only if some process verified its secret recently (its keyed digest, in this
 process's memo or the shared cache, and a constant-time compare); anything else
 is answered 429 before argon2 runs, so a flood of guesses costs no argon2 at all.
 A working integration behind the same address (a shared NAT or CI runner) keeps
-working. The limit is read from the cache
-only on that slow path, never for a recently verified key.
+working. The limit is read from the cache only on that slow path, never for a
+recently verified key.
+
+The steps' parts live beside this module, each with one job: the answers'
+words in :mod:`apikeys.guard.refusals`, the headers in :mod:`apikeys.guard.headers`,
+keys put in URLs in :mod:`apikeys.guard.urlkeys`, the secret in
+:mod:`apikeys.guard.authentication`, the key's row in :mod:`apikeys.guard.lookup`.
+Their public names are importable from here too, so a front end needs this
+module alone.
 """
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-import re
 from collections.abc import Callable
-from datetime import UTC
-from typing import Any
-from urllib.parse import unquote_plus
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
 from django.utils import timezone
 
-from apikeys import allowlist, keys, services
-from apikeys.conf import apikeys_settings, key_format
-from apikeys.exposure.lookup import expose_reported
-from apikeys.guard import ratelimit, usage
+from apikeys import allowlist
+from apikeys.conf import apikeys_settings
+from apikeys.guard import ratelimit, urlkeys, usage
 from apikeys.guard.authentication import authenticate
 from apikeys.guard.clientip import client_ip, rate_limit_identity
 from apikeys.guard.errors import json_error
+from apikeys.guard.headers import (
+    EXPIRES_HEADER,
+    expiry_headers,
+    key_header,
+    stamp_expiry,
+    www_authenticate,
+)
+from apikeys.guard.refusals import (
+    Refusal,
+    disabled,
+    expired,
+    https_required,
+    invalid_key,
+    ip_not_allowed,
+    missing_key,
+    missing_permission,
+    rate_limited,
+    secret_checks_suspended,
+)
+from apikeys.guard.urlkeys import keys_in_url
 from apikeys.models import APIKey
+
+__all__ = [
+    "EXPIRES_HEADER",
+    "Refusal",
+    "accept",
+    "address_of",
+    "authenticate_request",
+    "authorize",
+    "check_client_address",
+    "check_usable",
+    "expiry_headers",
+    "expose_keys_in_url",
+    "key_header",
+    "keys_in_url",
+    "log",
+    "missing_key",
+    "missing_permission",
+    "rate_limited",
+    "record_refusal",
+    "refuse",
+    "require_https",
+    "stamp_expiry",
+    "www_authenticate",
+]
 
 request_log = logging.getLogger("apikeys.requests")
 
-
-@functools.lru_cache(maxsize=8)
-def _header_names(header: str) -> tuple[str, str]:
-    """(the request.META name of the key header, the WWW-Authenticate challenge)."""
-    return "HTTP_" + header.upper().replace("-", "_"), f'ApiKey header="{header}"'
-
-
-def www_authenticate() -> str:
-    """The challenge every 401 carries: which header the key goes in (APIKEYS_HEADER)."""
-    return _header_names(apikeys_settings.HEADER)[1]
-
-
-EXPIRES_HEADER = "X-Api-Key-Expires"
-# Query parameters a client might put a key in by mistake: we never read them, but say so.
-_KEY_QUERY_PARAMETERS = frozenset({"api_key", "apikey", "api-key", "x-api-key", "key", "token"})
-# A key put in a URL is in every proxy's and server's log on the way: exposed (SPEC §11).
-# At most this many key-shaped values of one query string are looked up.
-_MAX_URL_KEYS = 3
 # Refusals that count towards an IP's limit: the key did not authenticate or cannot be used.
 _COUNTED_CODES = frozenset(
     {"MISSING_API_KEY", "INVALID_API_KEY", "EXPIRED_API_KEY", "DISABLED_API_KEY"}
 )
-
-
-class Refusal(Exception):
-    """The one way a check says no; :func:`refuse` turns it into the JSON answer."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        message: str,
-        *,
-        details: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-        key: APIKey | None = None,
-    ) -> None:
-        super().__init__(code)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.details = details or {}
-        self.headers = headers or {}
-        self.key = key
 
 
 # --- The checks -------------------------------------------------------------
@@ -104,12 +109,7 @@ class Refusal(Exception):
 def require_https(request: HttpRequest) -> None:
     """Check 1: never a redirect, which would make the client send its key again in clear."""
     if apikeys_settings.REQUIRE_HTTPS and not request.is_secure():
-        raise Refusal(
-            403,
-            "HTTPS_REQUIRED",
-            "This API is served over HTTPS only; send the request to the https:// URL "
-            "and treat the key you sent in clear as exposed.",
-        )
+        raise https_required()
 
 
 def authenticate_request(request: HttpRequest) -> APIKey:
@@ -127,55 +127,18 @@ def authenticate_request(request: HttpRequest) -> APIKey:
     key = authenticate(raw, may_verify=limit.may_verify)
     if key is None:
         limit.refuse_if_over()
-        raise Refusal(
-            401,
-            "INVALID_API_KEY",
-            "The API key is not valid; check that it was copied whole, or create a new one.",
-            headers={"WWW-Authenticate": www_authenticate()},
-        )
+        raise invalid_key()
     check_usable(key)
     check_client_address(request, key)
     return key
 
 
-def key_header(request: HttpRequest) -> str:
-    """The raw value of the key header (APIKEYS_HEADER), or ""."""
-    return request.META.get(_header_names(apikeys_settings.HEADER)[0]) or ""
-
-
 def check_usable(key: APIKey) -> None:
     """Checks 4 and 5, on a key whose secret was verified."""
     if key.is_expired(timezone.now()):
-        details: dict[str, Any] = {"key_id": key.key_id}
-        if key.expires_at is not None:
-            details["expired_at"] = key.expires_at.isoformat()
-        raise Refusal(
-            403,
-            "EXPIRED_API_KEY",
-            "This API key has expired; rotate it in the dashboard and use its successor.",
-            details=details,
-            key=key,
-        )
+        raise expired(key)
     if not key.is_active:
-        # exposed_at is read only here, on a refusal: the accepted path reads one row
-        # of the guard's columns and nothing more.
-        if key.exposed_at is not None:
-            raise Refusal(
-                403,
-                "DISABLED_API_KEY",
-                "This API key was reported as exposed and is disabled for good; ask a "
-                "project admin for its rotated successor, and remove it from wherever it leaked.",
-                details={"key_id": key.key_id, "reason": "exposed"},
-                key=key,
-            )
-        raise Refusal(
-            403,
-            "DISABLED_API_KEY",
-            "This API key has been deactivated; ask a project admin to reactivate it "
-            "or to give you another key.",
-            details={"key_id": key.key_id, "reason": "deactivated"},
-            key=key,
-        )
+        raise disabled(key)
 
 
 def check_client_address(request: HttpRequest, key: APIKey) -> None:
@@ -184,19 +147,8 @@ def check_client_address(request: HttpRequest, key: APIKey) -> None:
     if not key.allowed_ips:
         return
     ip = client_ip(request)
-    if allowlist.allows(key.allowed_ips, ip):
-        return
-    shown = ip or "unknown"
-    raise Refusal(
-        403,
-        "IP_NOT_ALLOWED",
-        f"This API key may be used only from the addresses in its IP allowlist, and "
-        f"{shown} is not one of them; ask a project admin to add it, or call from an "
-        "allowed address.",
-        details={"key_id": key.key_id, "client_ip": ip},
-        headers=expiry_headers(key),
-        key=key,
-    )
+    if not allowlist.allows(key.allowed_ips, ip):
+        raise ip_not_allowed(key, ip)
 
 
 def authorize(key: APIKey, permission: str | None, *, declared: bool = True) -> None:
@@ -208,103 +160,15 @@ def authorize(key: APIKey, permission: str | None, *, declared: bool = True) -> 
         raise missing_permission(key, required=[permission])
 
 
-def missing_key(request: HttpRequest, *, in_url: bool = False) -> Refusal:
-    hint = ""
-    if in_url or _KEY_QUERY_PARAMETERS & {name.lower() for name in request.GET}:
-        # The same words whether or not the key was live, so the answer tells nothing.
-        hint = (
-            " Keys in the URL are never read: URLs end up in logs and browser history, "
-            "so a live key sent in one is disabled as exposed."
-        )
-    return Refusal(
-        401,
-        "MISSING_API_KEY",
-        f"This endpoint needs an API key; send it in the {apikeys_settings.HEADER} header." + hint,
-        headers={"WWW-Authenticate": www_authenticate()},
-    )
-
-
-def missing_permission(key: APIKey, *, required: list[str]) -> Refusal:
-    if required:
-        message = f"This API key lacks the permission this endpoint needs: {', '.join(required)}."
-    else:
-        message = "This endpoint declares no permission, so no API key may call it."
-    return Refusal(
-        403,
-        "MISSING_PERMISSION",
-        message,
-        details={"key_id": key.key_id, "required_permissions": required},
-        headers={"X-Accepted-Permissions": ", ".join(required), **expiry_headers(key)},
-        key=key,
-    )
-
-
-def keys_in_url(request: HttpRequest) -> list[str]:
-    """Key-shaped strings anywhere in the query string (names or values, decoded),
-    with a right checksum; most requests have no query string and cost one lookup."""
-    query = request.META.get("QUERY_STRING", "")
-    if not query:
-        return []
-    if "%" in query or "+" in query:
-        query = unquote_plus(query, errors="replace")
-    shape = key_format()
-    if shape.lead not in query:
-        return []
-    found = []
-    for match in _key_pattern(shape.lead).finditer(query):
-        if shape.parse(match.group()) is not None and match.group() not in found:
-            found.append(match.group())
-            if len(found) >= _MAX_URL_KEYS:
-                break
-    return found
-
-
 def expose_keys_in_url(
     request: HttpRequest, *, may_verify: Callable[[], bool] | None = None
 ) -> bool:
-    """Expose every live key in the request's query string (source ``url``, the path
-    kept without the query); True when there was one.
-
-    Format and checksum decide first, so junk costs nothing. A wrong secret for a
-    real id exposes nothing and counts as a failed attempt of the client, so a
-    client cannot make the server run argon2 for free by adding key-shaped values
-    to requests that otherwise succeed: argon2 runs only while the client is under
-    its limit (``may_verify``, the slow-path rate limit by default).
-    """
-    candidates = keys_in_url(request)
-    if not candidates:
-        return False
+    """Expose every live key in the request's query string; True when there was one
+    (:func:`apikeys.guard.urlkeys.expose_keys_in_url`). argon2 runs only while
+    ``may_verify()`` says so: by default, while the client is under its limit."""
     if may_verify is None:
         may_verify = _SlowPathLimit(request).under
-    reports = expose_reported(
-        ((token, request.path) for token in candidates),
-        source=APIKey.ExposureSource.URL,
-        actor=services.Actor(ip=client_ip(request), label="api-request"),
-        may_verify=may_verify,
-    )
-    for report in reports:
-        if report.key is None:
-            ratelimit.record_failure(rate_limit_identity(request))
-    return any(report.key is not None for report in reports)
-
-
-@functools.cache
-def _key_pattern(prefix: str) -> re.Pattern[str]:
-    tail = keys.SECRET_LENGTH + keys.CHECKSUM_LENGTH
-    return re.compile(rf"{re.escape(prefix)}[0-9A-Za-z]{{{keys.ID_LENGTH}}}_[0-9A-Za-z]{{{tail}}}")
-
-
-def expiry_headers(key: APIKey) -> dict[str, str]:
-    """``{"X-Api-Key-Expires": "2026-12-31T23:59:59Z"}`` for a key with an expiry, else {}."""
-    if key.expires_at is None:
-        return {}
-    return {EXPIRES_HEADER: key.expires_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
-
-
-def stamp_expiry(response: HttpResponse, key: APIKey) -> None:
-    """Name the key's expiry on an answer to a request whose key passed checks 1-5."""
-    for name, value in expiry_headers(key).items():
-        response[name] = value
+    return urlkeys.expose_keys_in_url(request, may_verify=may_verify)
 
 
 class _SlowPathLimit:
@@ -338,29 +202,6 @@ class _SlowPathLimit:
             raise rate_limited(self.block)
         if self.total_block is not None:
             raise secret_checks_suspended(self.total_block)
-
-
-def rate_limited(block: ratelimit.Block | None) -> Refusal:
-    retry_after = block.retry_after if block is not None else 1
-    return Refusal(
-        429,
-        "RATE_LIMITED",
-        f"Too many failed attempts from this address; try again in {retry_after} seconds.",
-        details={"retry_after": retry_after},
-        headers={"Retry-After": str(retry_after)},
-    )
-
-
-def secret_checks_suspended(block: ratelimit.Block) -> Refusal:
-    """429 for a secret the guard will not ask argon2 about until the window ends."""
-    return Refusal(
-        429,
-        "RATE_LIMITED",
-        "Too many wrong API keys were sent to this service lately, so a key not used "
-        f"recently cannot be checked for now; try again in {block.retry_after} seconds.",
-        details={"retry_after": block.retry_after},
-        headers={"Retry-After": str(block.retry_after)},
-    )
 
 
 # --- The answers ------------------------------------------------------------
