@@ -483,3 +483,94 @@ def test_a_key_made_under_another_prefix_is_invalid(settings, project, make_key,
     assert acme_plaintext.startswith(f"acme_{acme_key.key_id}_")
     assert acme_key.masked.startswith("acme_")
     assert api(acme_plaintext).get("/api/v1/read").status_code == 200
+
+
+# --- What an accepted request costs ---------------------------------------------
+
+
+CACHE_METHODS = ("get", "get_many", "set", "set_many", "add", "incr", "decr", "delete", "touch")
+
+
+@pytest.fixture
+def cache_calls(monkeypatch):
+    """Every call the guard makes to the shared cache, through apikeys' wrapper or
+    straight to Django's cache behind it."""
+    from django.core.cache import caches
+
+    from apikeys.guard.sharedcache import shared_cache
+
+    calls: list[str] = []
+    backend = caches[apikeys_settings.CACHE_ALIAS]
+    for owner, label in ((shared_cache, "shared_cache"), (backend, "cache")):
+        for name in CACHE_METHODS:
+            original = getattr(owner, name, None)
+            if original is None:
+                continue
+
+            def counting(*args, _original=original, _name=f"{label}.{name}", **kwargs):
+                calls.append(_name)
+                return _original(*args, **kwargs)
+
+            monkeypatch.setattr(owner, name, counting)
+    return calls
+
+
+@pytest.fixture
+def argon2_calls(monkeypatch):
+    """Every argon2 hash or verification, wherever it is asked for."""
+    import argon2
+
+    calls: list[str] = []
+    for name in ("hash", "verify", "check_needs_rehash"):
+        original = getattr(argon2.PasswordHasher, name)
+
+        def counting(self, *args, _original=original, _name=name, **kwargs):
+            calls.append(_name)
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(argon2.PasswordHasher, name, counting)
+    return calls
+
+
+def test_an_accepted_request_with_a_recently_verified_key_costs_one_query_and_nothing_else(
+    project, make_key, api, cache_calls, argon2_calls
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    _, plaintext = make_key(project, [READ_RUNS])
+    client = api(plaintext)
+    assert client.get("/api/v1/read").status_code == 200  # verified, first use written
+    assert argon2_calls and cache_calls  # the spies see the first request's work
+    cache_calls.clear()
+    argon2_calls.clear()
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get("/api/v1/read").status_code == 200
+    # The key's row, read fresh (SPEC §5): status, expiry and permissions.
+    assert [q["sql"] for q in queries.captured_queries] == [
+        q["sql"] for q in queries.captured_queries if "apikeys_apikey" in q["sql"]
+    ]
+    assert len(queries) == 1, [q["sql"] for q in queries.captured_queries]
+    assert cache_calls == []
+    assert argon2_calls == []
+
+
+def test_an_accepted_request_resolves_its_path_once(project, make_key, api, monkeypatch):
+    from django.urls.resolvers import URLResolver
+
+    _, plaintext = make_key(project, [READ_RUNS])
+    client = api(plaintext)
+    client.get("/api/v1/read")  # the guard's first look at this path
+    resolved: list[str] = []
+    original = URLResolver.resolve
+
+    def counting(self, path):
+        if self.pattern.regex.pattern == "^/":  # the root resolver, not the nested ones
+            resolved.append(path)
+        return original(self, path)
+
+    monkeypatch.setattr(URLResolver, "resolve", counting)
+    for _ in range(3):
+        assert client.get("/api/v1/read").status_code == 200
+    assert resolved == ["/api/v1/read"] * 3  # Django's own resolution only
