@@ -113,6 +113,12 @@ def screenshot(request: pytest.FixtureRequest) -> Callable[..., Path]:
     return take
 
 
+@pytest.fixture
+def admin(project: Any, make_user: Any) -> Any:
+    """alice, admin of the test project: the user most browser tests sign in as."""
+    return make_user("alice", project=project, role="admin")
+
+
 def log_in(page: Any, base_url: str, username: str) -> None:
     page.goto(f"{base_url}/accounts/login/")
     page.get_by_label("Username").fill(username)

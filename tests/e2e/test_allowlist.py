@@ -17,11 +17,6 @@ KEY_RE = re.compile(key_format().pattern)
 LIST = "/projects/acme/admin/api-keys/"
 
 
-@pytest.fixture
-def admin(project, make_user):
-    return make_user("alice", project=project, role="admin")
-
-
 def test_the_wizard_takes_an_allowlist_refuses_a_bad_entry_and_the_key_obeys_it(
     page, live_server, admin, screenshot
 ):

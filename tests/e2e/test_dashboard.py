@@ -22,11 +22,6 @@ KEY_RE = re.compile(key_format().pattern)
 LIST = "/projects/acme/admin/api-keys/"
 
 
-@pytest.fixture
-def admin(project, make_user):
-    return make_user("alice", project=project, role="admin")
-
-
 def run_wizard(
     page, base_url: str, *, name: str, preset_label: str, expiry: str = "30 days", shoot=None
 ):

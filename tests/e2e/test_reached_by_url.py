@@ -14,11 +14,6 @@ pytestmark = pytest.mark.e2e
 LIST = "/projects/acme/admin/api-keys/"
 
 
-@pytest.fixture
-def admin(project, make_user):
-    return make_user("alice", project=project, role="admin")
-
-
 def console_errors(page) -> list[str]:
     errors: list[str] = []
     page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)

@@ -21,11 +21,6 @@ from tests.e2e.test_dashboard import run_wizard
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def admin(project, make_user):
-    return make_user("alice", project=project, role="admin")
-
-
 def curl_call(snippet: str) -> tuple[str, str, bytes | None]:
     """(method, url, body) of the curl line in a snippet."""
     line = next(line for line in snippet.splitlines() if "curl " in line)

@@ -15,11 +15,6 @@ pytestmark = pytest.mark.e2e
 LIST = "/projects/acme/admin/api-keys/"
 
 
-@pytest.fixture
-def admin(project, make_user):
-    return make_user("alice", project=project, role="admin")
-
-
 def test_custom_checkboxes_are_disabled_while_a_preset_is_chosen(
     page, live_server, admin, screenshot
 ):

@@ -20,11 +20,6 @@ pytestmark = pytest.mark.e2e
 LIST = "/projects/acme/admin/api-keys/"
 
 
-@pytest.fixture
-def admin(project, make_user):
-    return make_user("alice", project=project, role="admin")
-
-
 def test_a_seven_day_key_says_in_7_days(page, live_server, admin):
     log_in(page, live_server.url, "alice")
     run_wizard(
