@@ -20,13 +20,20 @@ cluster (SPEC §5, §10):
   seconds). Past it, a secret for that id that matches no remembered digest is
   refused without argon2: guessing costs what an unknown key costs.
 
-The key's row (status, expiry, permissions) is still read on every request, in
-one query (apikeys.guard.lookup), so a deactivation or deletion refuses the very
-next request in every process; a digest only answers "is this the secret", never
-"is this key usable". A re-hash changes the stored hash, which retires its
-digests with it, and a new ``SECRET_KEY`` uses entries of its own (their cache
-key names the digest key by a fingerprint), so processes in a rolling deploy
-never misread each other's.
+Both memos are named by the public key id, so they are asked before the key's
+row: a secret whose digest differs from this process's is refused without a
+query, and on the guard's path a secret that only argon2 could pass, while the
+budgets (or the client's limit) keep argon2 from running, is refused before the
+row is read. A flood past the budgets costs one cache read a request.
+
+A secret that may pass is always checked against the key's row (status, expiry,
+permissions), read in one query (apikeys.guard.lookup), so a deactivation or
+deletion refuses the very next request in every process; a digest only answers
+"is this the secret", never "is this key usable". Each digest is bound to the
+stored hash it was verified against (the shared entry carries a tag of it), so a
+re-hash retires it, and a new ``SECRET_KEY`` uses entries of its own (their
+cache key names the digest key by a fingerprint), so processes in a rolling
+deploy never misread each other's.
 
 The plaintext is never stored: what the cache holds is the keyed digest, which
 the at-rest scanner (tests/secrets_at_rest.py) checks is not the secret.
@@ -78,10 +85,32 @@ def digest_key() -> tuple[bytes, str]:
     return _digest_key_for(django_settings.SECRET_KEY)
 
 
-def shared_digest_key(key_id: str, stored_hash: str, fingerprint: str) -> str:
-    """Where the shared cache keeps the digest verified against ``stored_hash``."""
-    hashed = hashlib.sha256(stored_hash.encode()).hexdigest()[:32]
-    return f"{_SHARED_PREFIX}:{fingerprint}:{key_id}:{hashed}"
+def shared_digest_key(key_id: str, fingerprint: str) -> str:
+    """Where the shared cache keeps the digest of ``key_id``'s verified secret: named by
+    the id alone, so a request can ask for it before the key's row is read."""
+    return f"{_SHARED_PREFIX}:{fingerprint}:{key_id}"
+
+
+def hash_tag(stored_hash: str) -> bytes:
+    """Which stored hash a shared digest was verified against (a re-hash retires it)."""
+    return hashlib.sha256(stored_hash.encode()).digest()[:_TAG_SIZE]
+
+
+_TAG_SIZE = 16
+
+
+def _shared_value(stored_hash: str, digest: bytes) -> bytes:
+    """The shared entry: the stored hash's tag, then the digest (never the secret)."""
+    return hash_tag(stored_hash) + digest
+
+
+def _shared_digest(value: object, stored_hash: str) -> bytes | None:
+    """The digest in a shared entry, if it was verified against ``stored_hash``."""
+    if not isinstance(value, bytes) or len(value) <= _TAG_SIZE:
+        return None
+    if not hmac.compare_digest(value[:_TAG_SIZE], hash_tag(stored_hash)):
+        return None  # verified against a hash this key no longer has (a re-hash)
+    return value[_TAG_SIZE:]
 
 
 def _lifetime() -> float:
@@ -90,42 +119,45 @@ def _lifetime() -> float:
 
 @dataclass
 class _Verified:
+    stored_hash: str  # the hash argon2 verified the secret against
     digest: bytes
     expires_at: float  # forgotten after this, unless used and refreshed
     refresh_at: float  # past this, the next use writes the shared entry again
 
 
 class VerifiedSecrets:
-    """Bounded, thread-safe LRU map: stored hash → digest of the secret it verified,
-    each entry living ``APIKEYS_VERIFIED_TIMEOUT`` seconds after its last refresh."""
+    """Bounded, thread-safe LRU map: key id → the stored hash and the digest of the
+    secret it verified, each entry living ``APIKEYS_VERIFIED_TIMEOUT`` seconds after
+    its last refresh. Keyed by the public id, so it is asked before the row is read."""
 
     def __init__(self) -> None:
         self._entries: OrderedDict[str, _Verified] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, stored_hash: str) -> _Verified | None:
+    def get(self, key_id: str) -> _Verified | None:
         with self._lock:
-            entry = self._entries.get(stored_hash)
+            entry = self._entries.get(key_id)
             if entry is None:
                 return None
             if entry.expires_at <= _now():
-                del self._entries[stored_hash]
+                del self._entries[key_id]
                 return None
-            self._entries.move_to_end(stored_hash)
+            self._entries.move_to_end(key_id)
             return entry
 
-    def put(self, stored_hash: str, digest: bytes) -> None:
+    def put(self, key_id: str, stored_hash: str, digest: bytes) -> None:
         limit = max(0, apikeys_settings.VERIFIED_CACHE_SIZE)
         now, lifetime = _now(), _lifetime()
+        entry = _Verified(stored_hash, digest, now + lifetime, now + lifetime / 2)
         with self._lock:
-            self._entries[stored_hash] = _Verified(digest, now + lifetime, now + lifetime / 2)
-            self._entries.move_to_end(stored_hash)
+            self._entries[key_id] = entry
+            self._entries.move_to_end(key_id)
             while len(self._entries) > limit:
                 self._entries.popitem(last=False)
 
-    def forget(self, stored_hash: str) -> None:
+    def forget(self, key_id: str) -> None:
         with self._lock:
-            self._entries.pop(stored_hash, None)
+            self._entries.pop(key_id, None)
 
     def clear(self) -> None:
         with self._lock:
@@ -138,12 +170,21 @@ class VerifiedSecrets:
 verified_secrets = VerifiedSecrets()
 
 
-def authenticate(raw: str, *, may_verify: Callable[[], bool] = lambda: True) -> APIKey | None:
+def authenticate(
+    raw: str,
+    *,
+    may_verify: Callable[[], bool] = lambda: True,
+    ask_before_lookup: bool = False,
+) -> APIKey | None:
     """The key ``raw`` names if its secret is right; None for anything else.
 
     ``may_verify`` is asked before argon2 runs: the rate limit answers False for
     a client over its limit, so only secrets verified recently (in any process)
-    still pass from there, and a flood of guesses never reaches argon2.
+    still pass from there, and a flood of guesses never reaches argon2. With
+    ``ask_before_lookup`` (the guard's own path, whose ``may_verify`` counts
+    nothing) it is asked before the key's row is read, when no process verified
+    this key's secret lately: a secret argon2 will not be asked about is then
+    refused without a query, so a flood past the budgets costs one cache read.
 
     Malformed input and bad checksums are refused without touching the
     database; an unknown or deleted id costs one indexed query. (Key ids are
@@ -153,37 +194,51 @@ def authenticate(raw: str, *, may_verify: Callable[[], bool] = lambda: True) -> 
     parsed = key_format().parse(raw)
     if parsed is None:
         return None
-    key = key_by_id(parsed.key_id)
-    if key is None:
-        return None
     secret_key, fingerprint = digest_key()
-    digest = keys.verified_digest(secret_key, key.hashed_secret, parsed.secret)
 
-    remembered = verified_secrets.get(key.hashed_secret)
+    remembered = verified_secrets.get(parsed.key_id)
     if remembered is not None:
+        digest = keys.verified_digest(secret_key, remembered.stored_hash, parsed.secret)
         # One stored hash verifies exactly one secret: a different digest is a wrong
-        # secret, refused without spending argon2 on it.
+        # secret, refused without a query and without argon2.
         if not hmac.compare_digest(remembered.digest, digest):
             return None
-        if remembered.refresh_at <= _now():
-            _share(key, digest, fingerprint)
-            verified_secrets.put(key.hashed_secret, digest)
-        return key
+        key = key_by_id(parsed.key_id)
+        if key is None:
+            verified_secrets.forget(parsed.key_id)  # deleted: nothing left to recognise
+            return None
+        if key.hashed_secret == remembered.stored_hash:
+            if remembered.refresh_at <= _now():
+                _remember(key, digest, fingerprint)
+            return key
+        verified_secrets.forget(parsed.key_id)  # re-hashed since: verify it again below
 
     # Not verified in this process lately: another process may have, and the budget
     # of argon2 failures for this id may be spent. One round trip answers both.
-    shared_key = shared_digest_key(key.key_id, key.hashed_secret, fingerprint)
-    budget_key = ratelimit.secret_failures_key(key.key_id)
+    shared_key = shared_digest_key(parsed.key_id, fingerprint)
+    budget_key = ratelimit.secret_failures_key(parsed.key_id)
     found = shared_cache.get_many([shared_key, budget_key])
-    shared = found.get(shared_key)
-    if isinstance(shared, bytes):
+    budget_spent = ratelimit.secret_budget_spent(found.get(budget_key))
+    asked = False
+    if ask_before_lookup and not isinstance(found.get(shared_key), bytes):
+        # Only argon2 could pass this secret: if it will not run, read no row.
+        if budget_spent or not may_verify():
+            return None
+        asked = True
+
+    key = key_by_id(parsed.key_id)
+    if key is None:
+        return None
+    digest = keys.verified_digest(secret_key, key.hashed_secret, parsed.secret)
+    shared = _shared_digest(found.get(shared_key), key.hashed_secret)
+    if shared is not None:
         if not hmac.compare_digest(shared, digest):
             return None
-        verified_secrets.put(key.hashed_secret, digest)
+        verified_secrets.put(key.key_id, key.hashed_secret, digest)
         return key
-    if ratelimit.secret_budget_spent(found.get(budget_key)):
+    if budget_spent:
         return None
-    if not may_verify():
+    if not asked and not may_verify():
         return None
 
     hasher = services.hasher()  # the parameters keys are created with today
@@ -193,8 +248,7 @@ def authenticate(raw: str, *, may_verify: Callable[[], bool] = lambda: True) -> 
     if hasher.needs_rehash(key.hashed_secret):
         _rehash(key, parsed.secret, hasher)
         digest = keys.verified_digest(secret_key, key.hashed_secret, parsed.secret)
-    verified_secrets.put(key.hashed_secret, digest)
-    _share(key, digest, fingerprint)
+    _remember(key, digest, fingerprint)
     return key
 
 
@@ -203,22 +257,24 @@ def remember_new_secret(key: APIKey, secret: str) -> None:
     so its digest is shared at once and its first request costs no argon2 in any
     process, even while a flood has spent the argon2 budgets (SPEC §10)."""
     secret_key, fingerprint = digest_key()
-    digest = keys.verified_digest(secret_key, key.hashed_secret, secret)
-    verified_secrets.put(key.hashed_secret, digest)
-    _share(key, digest, fingerprint)
+    _remember(key, keys.verified_digest(secret_key, key.hashed_secret, secret), fingerprint)
 
 
 def forget_secret(key: APIKey) -> None:
     """Drop what every process remembers of ``key``'s secret: its next request runs
     argon2 again, as a key created long ago and unused since would (tests use it)."""
-    verified_secrets.forget(key.hashed_secret)
-    shared_cache.delete(shared_digest_key(key.key_id, key.hashed_secret, digest_key()[1]))
+    verified_secrets.forget(key.key_id)
+    shared_cache.delete(shared_digest_key(key.key_id, digest_key()[1]))
 
 
-def _share(key: APIKey, digest: bytes, fingerprint: str) -> None:
-    """Tell every other process (and the next one started) that this secret verified."""
+def _remember(key: APIKey, digest: bytes, fingerprint: str) -> None:
+    """Remember the verified digest here and tell every other process (and the next
+    one started) that this secret verified."""
+    verified_secrets.put(key.key_id, key.hashed_secret, digest)
     shared_cache.set(
-        shared_digest_key(key.key_id, key.hashed_secret, fingerprint), digest, _lifetime()
+        shared_digest_key(key.key_id, fingerprint),
+        _shared_value(key.hashed_secret, digest),
+        _lifetime(),
     )
 
 

@@ -124,7 +124,7 @@ def authenticate_request(request: HttpRequest) -> APIKey:
     if not raw:
         limit.refuse_if_over()
         raise missing_key(request)
-    key = authenticate(raw, may_verify=limit.may_verify)
+    key = authenticate(raw, may_verify=limit.may_verify, ask_before_lookup=True)
     if key is None:
         limit.refuse_if_over()
         raise invalid_key()
@@ -175,9 +175,11 @@ class _SlowPathLimit:
     """Check 8, asked only on the slow paths (no key, an unverified secret): an
     accepted request never parses the client's address for the rate limit.
 
-    Before argon2 runs (``may_verify``) it also asks the argon2 budget of all key ids
-    together (:func:`apikeys.guard.ratelimit.total_budget_spent`): past it, the
-    request is answered 429 as well, with the time the window ends."""
+    Before argon2 runs (``may_verify``) it asks the argon2 budget of all key ids
+    together first (:func:`apikeys.guard.ratelimit.total_budget_spent`, which a
+    process remembers once spent): past it, the request is answered 429 with the
+    time the window ends, and neither the client's address nor its limit is looked
+    at, so a flood past the total costs no cache read of its own."""
 
     def __init__(self, request: HttpRequest) -> None:
         self.request = request
@@ -192,25 +194,29 @@ class _SlowPathLimit:
         return self.block is None
 
     def may_verify(self) -> bool:
-        if not self.under():
-            return False
         self.total_block = ratelimit.total_budget_spent()
-        return self.total_block is None
+        if self.total_block is not None:
+            return False
+        return self.under()
 
     def refuse_if_over(self) -> None:
-        if not self.under():
-            raise rate_limited(self.block)
         if self.total_block is not None:
             raise secret_checks_suspended(self.total_block)
+        if not self.under():
+            raise rate_limited(self.block)
 
 
 # --- The answers ------------------------------------------------------------
 
 
 def refuse(request: HttpRequest, refusal: Refusal) -> JsonResponse:
-    """Count the refusal (per IP, and per key when the key is known), log it, answer it."""
+    """Count the refusal (per IP, and per key when the key is known), log it, answer it.
+
+    Its one log line is ours (:func:`log`: request id, code, key id); the answer is
+    marked logged so that Django's ``django.request`` does not add a second line
+    for every 4xx, which during a flood of guesses would double the log."""
     record_refusal(request, refusal)
-    return json_error(
+    response = json_error(
         request,
         refusal.status,
         refusal.code,
@@ -218,6 +224,8 @@ def refuse(request: HttpRequest, refusal: Refusal) -> JsonResponse:
         details=refusal.details,
         headers=refusal.headers,
     )
+    response._has_been_logged = True  # type: ignore[attr-defined]  # django.utils.log's flag
+    return response
 
 
 def record_refusal(request: HttpRequest, refusal: Refusal) -> None:

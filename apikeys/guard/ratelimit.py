@@ -107,15 +107,34 @@ def record_secret_failure(key_id: str) -> None:
 _TOTAL_PREFIX = "apikeys:secret-failures-total"
 
 
+# Once this process has seen the total spent, it stays spent until its window ends
+# (counters only grow within a window): (window number, the limit it was read under).
+_total_spent_in: tuple[int, int] | None = None
+
+
 def total_budget_spent() -> Block | None:
     """A Block (until the window ends) once argon2 refused APIKEYS_SECRET_FAILURES_TOTAL
     secrets in this window, whatever their key ids; None while under it, or when 0
-    switches the total off."""
+    switches the total off.
+
+    A flood past the total asks this on every request, so once the cache has said
+    "spent" this process remembers it for the rest of the window and asks the
+    cache no more; a new window, or a new limit, asks again."""
+    global _total_spent_in
     limit = int(apikeys_settings.SECRET_FAILURES_TOTAL)
     if limit <= 0:
         return None
     window, remaining = _budget_window(_now())
+    if _total_spent_in == (window, limit):
+        return Block(retry_after=remaining)
     failures = shared_cache.get(f"{_TOTAL_PREFIX}:{window}", 0)
     if isinstance(failures, int) and failures >= limit:
+        _total_spent_in = (window, limit)
         return Block(retry_after=remaining)
     return None
+
+
+def forget_spent_total() -> None:
+    """Ask the cache again on the next call (tests clear the cache between cases)."""
+    global _total_spent_in
+    _total_spent_in = None

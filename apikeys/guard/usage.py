@@ -27,6 +27,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from apikeys.conf import apikeys_settings
+from apikeys.guard import ratelimit
 from apikeys.models import (
     APIKey,
     APIKeyAddressUsage,
@@ -187,6 +188,7 @@ def reset_for_tests() -> None:
     from apikeys.guard.authentication import verified_secrets
 
     verified_secrets.clear()
+    ratelimit.forget_spent_total()
 
 
 # --- Writing ----------------------------------------------------------------

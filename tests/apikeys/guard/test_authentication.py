@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from api.permissions import READ_RUNS
 from apikeys import keys, services
 from apikeys.conf import key_format
-from apikeys.guard import authentication
+from apikeys.guard import authentication, ratelimit
 from apikeys.models import APIKey
 
 
@@ -53,6 +53,84 @@ def test_a_wrong_secret_for_a_remembered_key_is_refused_without_argon2(
     for _ in range(5):
         assert api(wrong).get("/api/v1/read").status_code == 401
     assert argon2_calls["verify"] == 1
+
+
+def _queries_of(client: Client, path: str = "/api/v1/read") -> tuple[int, int, list[str]]:
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path)
+    return response.status_code, len(queries), [q["sql"] for q in queries.captured_queries]
+
+
+def test_a_wrong_secret_for_a_key_this_process_verified_reads_no_row(project, make_key, api):
+    """The memo is named by the key id: a different digest is refused before the query."""
+    key, plaintext = make_key(project, [READ_RUNS])
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    wrong = key_format().generate(key_id=key.key_id).plaintext
+    status, count, sql = _queries_of(api(wrong))
+    assert (status, count) == (401, 0), sql
+
+
+def test_past_the_budgets_a_secret_only_argon2_could_pass_reads_no_row(
+    settings, argon2_calls, project, make_key, api
+):
+    """A flood aimed at key ids no process verified lately costs one cache read a
+    request: past the id's budget 401, past the total 429 (unknown ids too), no query."""
+    settings.APIKEYS_SECRET_FAILURES = 2
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 3
+    target, _ = make_key(project, [READ_RUNS])
+    guess = key_format().generate(key_id=target.key_id).plaintext
+    for n in range(2):
+        assert api(guess).get("/api/v1/read", **_from(n)).status_code == 401
+    status, count, sql = _queries_of(Client(HTTP_X_API_KEY=guess, **_from(2)))
+    assert (status, count) == (401, 0), sql  # the id's budget is spent
+
+    other, _ = make_key(project, [READ_RUNS])
+    assert (
+        api(key_format().generate(key_id=other.key_id).plaintext)
+        .get("/api/v1/read", **_from(3))
+        .status_code
+        == 401
+    )  # the third argon2 refusal: the total is spent
+    assert argon2_calls["verify"] == 3
+    for key_id in (other.key_id, "unknownid123"):
+        response_client = Client(
+            HTTP_X_API_KEY=key_format().generate(key_id=key_id).plaintext, **_from(4)
+        )
+        status, count, sql = _queries_of(response_client)
+        assert (status, count) == (429, 0), sql
+    assert argon2_calls["verify"] == 3
+
+    # A key verified lately still works, its row read as always.
+    _, warm_plaintext = make_key(project, [READ_RUNS], remembered=True)
+    _another_process()
+    status, count, _ = _queries_of(api(warm_plaintext))
+    assert status == 200 and count >= 1
+
+
+def test_a_key_re_hashed_by_another_process_still_works_and_is_verified_again(
+    settings, argon2_calls, project, make_key, api
+):
+    """This process remembers the old hash; the row has a new one (same secret): the
+    memo is not trusted for a hash it did not verify, argon2 runs once more."""
+    key, plaintext = make_key(project, [READ_RUNS])
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    secret = key_format().parse(plaintext).secret  # type: ignore[union-attr]
+    APIKey.objects.filter(pk=key.pk).update(hashed_secret=services.hasher().hash(secret))
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    assert argon2_calls["verify"] == 2
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    assert argon2_calls["verify"] == 2
+    wrong = key_format().generate(key_id=key.key_id).plaintext
+    assert api(wrong).get("/api/v1/read").status_code == 401
+    assert argon2_calls["verify"] == 2
+
+
+def test_a_deleted_key_is_refused_and_forgotten(project, make_key, api):
+    key, plaintext = make_key(project, [READ_RUNS])
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    APIKey.objects.filter(pk=key.pk).delete()
+    assert api(plaintext).get("/api/v1/read").json()["code"] == "INVALID_API_KEY"
+    assert authentication.verified_secrets.get(key.key_id) is None
 
 
 def test_a_warm_request_reads_the_key_in_one_query(project, make_key, api):
@@ -186,6 +264,7 @@ def _another_process() -> None:
     """What a request in another worker (or after a restart) sees: the shared cache,
     but nothing of this process's memo."""
     authentication.verified_secrets.clear()
+    ratelimit.forget_spent_total()
 
 
 def _from(n: int) -> dict[str, str]:
@@ -222,8 +301,6 @@ def test_a_wrong_secret_for_a_key_with_a_shared_digest_is_refused_without_argon2
 def test_past_its_budget_a_key_ids_secrets_are_refused_without_argon2(
     settings, argon2_calls, monkeypatch, project, make_key, api
 ):
-    from apikeys.guard import ratelimit
-
     now = {"t": 300 * 5000.0}
     monkeypatch.setattr(ratelimit, "_now", lambda: now["t"])
     settings.APIKEYS_SECRET_FAILURES = 3
@@ -249,8 +326,6 @@ def test_past_its_budget_a_key_verified_recently_keeps_working_everywhere(
     settings.APIKEYS_SECRET_FAILURES = 2
     key, plaintext = make_key(project, [READ_RUNS])
     assert api(plaintext).get("/api/v1/read").status_code == 200
-    from apikeys.guard import ratelimit
-
     for _ in range(5):  # the budget is spent (by guesses from another cluster, say)
         ratelimit.record_secret_failure(key.key_id)
     _another_process()
@@ -265,8 +340,6 @@ def test_past_its_budget_a_key_verified_recently_keeps_working_everywhere(
 def test_a_flood_over_many_key_ids_costs_argon2_only_up_to_the_total_budget(
     settings, argon2_calls, monkeypatch, project, make_key, api
 ):
-    from apikeys.guard import ratelimit
-
     now = {"t": 300 * 5000.0 + 100}
     monkeypatch.setattr(ratelimit, "_now", lambda: now["t"])
     settings.APIKEYS_SECRET_FAILURES = 10  # per id: never reached below
@@ -301,11 +374,59 @@ def test_a_flood_over_many_key_ids_costs_argon2_only_up_to_the_total_budget(
     assert argon2_calls["verify"] == 6
 
 
+def test_past_the_total_budget_a_guess_is_answered_without_asking_the_clients_limit(
+    settings, argon2_calls, monkeypatch, project, make_key, api
+):
+    """The total is asked first: a flood past it parses no address and reads no
+    per-address counter, and its answer says when the suspension ends, even for a
+    client that is over its own limit too."""
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 1
+    settings.APIKEYS_RATE_LIMIT_FAILURES = 1
+    target, _ = make_key(project, [READ_RUNS])
+    wrong = key_format().generate(key_id=target.key_id).plaintext
+    assert api(wrong).get("/api/v1/read", **_from(1)).status_code == 401  # spends the total
+    assert argon2_calls["verify"] == 1
+
+    asked = []
+    real_blocked = ratelimit.blocked
+    monkeypatch.setattr(ratelimit, "blocked", lambda ip: asked.append(ip) or real_blocked(ip))
+    response = api(wrong).get("/api/v1/read", **_from(2))
+    assert response.status_code == 429
+    assert "cannot be checked for now" in response.json()["error"]
+    assert asked == []
+    # The first client is over its own limit as well: still the total's answer.
+    response = api(wrong).get("/api/v1/read", **_from(1))
+    assert "cannot be checked for now" in response.json()["error"]
+    assert argon2_calls["verify"] == 1
+
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 0  # no total: the client's own limit answers
+    response = api(wrong).get("/api/v1/read", **_from(1))
+    assert response.status_code == 429
+    assert "from this address" in response.json()["error"]
+    assert asked == ["198.51.0.2"]
+
+
+def test_a_refusal_is_logged_once_by_the_guard_and_not_again_by_django(
+    caplog, project, make_key, api
+):
+    target, _ = make_key(project, [READ_RUNS])
+    wrong = key_format().generate(key_id=target.key_id).plaintext
+    with caplog.at_level("INFO"):
+        assert api(wrong).get("/api/v1/read").status_code == 401
+        assert api("").get("/api/v1/read").status_code == 401
+    lines = [(r.name, r.levelname) for r in caplog.records]
+    assert lines == [("apikeys.requests", "WARNING")] * 2
+    assert '"code": "INVALID_API_KEY"' in caplog.records[0].getMessage()
+    # A 4xx the guard did not make is still Django's to log.
+    with caplog.at_level("INFO"):
+        caplog.clear()
+        assert Client().get("/nowhere/").status_code == 404
+    assert [r.name for r in caplog.records] == ["django.request"]
+
+
 def test_a_new_key_works_at_once_everywhere_without_argon2_even_during_a_flood(
     settings, argon2_calls, project, make_key, api
 ):
-    from apikeys.guard import ratelimit
-
     settings.APIKEYS_SECRET_FAILURES_TOTAL = 1
     ratelimit.record_secret_failure("x" * 12)  # a flood has spent the total budget
     key, plaintext = make_key(project, [READ_RUNS], remembered=True)  # as created
@@ -328,13 +449,12 @@ def test_the_shared_digest_is_a_keyed_digest_not_the_secret_or_its_hash(project,
     api(plaintext).get("/api/v1/read")
     secret = key_format().parse(plaintext).secret  # type: ignore[union-attr]
     derived, fingerprint = authentication.digest_key()
-    stored = shared_cache.get(
-        authentication.shared_digest_key(key.key_id, key.hashed_secret, fingerprint)
-    )
-    assert isinstance(stored, bytes) and len(stored) == 32
-    assert stored != hashlib.sha256(secret.encode()).digest()
-    assert secret.encode() not in stored
-    assert stored == keys.verified_digest(derived, key.hashed_secret, secret)
+    stored = shared_cache.get(authentication.shared_digest_key(key.key_id, fingerprint))
+    assert isinstance(stored, bytes) and len(stored) == 16 + 32  # the hash's tag, the digest
+    assert hashlib.sha256(secret.encode()).digest() not in stored
+    assert secret.encode() not in stored and key.hashed_secret.encode() not in stored
+    assert stored[:16] == authentication.hash_tag(key.hashed_secret)
+    assert stored[16:] == keys.verified_digest(derived, key.hashed_secret, secret)
 
 
 def test_a_new_site_secret_key_never_misreads_digests_made_under_the_old_one(

@@ -62,3 +62,45 @@ def test_a_total_of_zero_switches_the_total_budget_off(settings, clock):
     for n in range(5):
         ratelimit.record_secret_failure(f"{n:012d}")
     assert ratelimit.total_budget_spent() is None
+
+
+def test_a_spent_total_is_remembered_for_the_rest_of_its_window(settings, clock, monkeypatch):
+    """A flood past the total asks on every request: once spent, the cache is not asked
+    again in that window; a new window or a new limit asks again."""
+    from apikeys.guard.sharedcache import shared_cache
+
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 2
+    settings.APIKEYS_SECRET_FAILURES_WINDOW = 300
+    clock["t"] = 300 * 4000 + 10
+    for key_id in ("a" * 12, "b" * 12):
+        ratelimit.record_secret_failure(key_id)
+    reads = []
+    real_get = shared_cache.get
+    monkeypatch.setattr(shared_cache, "get", lambda *a, **kw: reads.append(a) or real_get(*a, **kw))
+
+    assert ratelimit.total_budget_spent() is not None
+    assert len(reads) == 1
+    clock["t"] += 100
+    block = ratelimit.total_budget_spent()
+    assert block is not None and block.retry_after == 190  # still the window's end
+    assert len(reads) == 1  # answered from memory
+
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 5  # a higher limit: not spent any more
+    assert ratelimit.total_budget_spent() is None
+    assert len(reads) == 2
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 2
+    clock["t"] += 200  # the next window starts empty
+    assert ratelimit.total_budget_spent() is None
+    assert len(reads) == 3
+
+
+def test_forgetting_the_spent_total_asks_the_cache_again(settings, clock):
+    from django.core.cache import cache
+
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 1
+    ratelimit.record_secret_failure("a" * 12)
+    assert ratelimit.total_budget_spent() is not None
+    cache.clear()
+    assert ratelimit.total_budget_spent() is not None  # remembered
+    ratelimit.forget_spent_total()
+    assert ratelimit.total_budget_spent() is None
