@@ -154,8 +154,60 @@ def test_one_clients_address_is_parsed_once_for_many_requests(rf, monkeypatch):
         return original(value)
 
     monkeypatch.setattr(clientip, "parse_ip", counting)
+    monkeypatch.setattr(clientip, "_plain_ipv6", lambda value: parsed.append(value))
     # An address no other test uses, so it is not kept yet.
     address = str(ipaddress.IPv6Address((0x20010DB8 << 96) | secrets.randbits(96)))
     for _ in range(5):
         assert client_ip(rf.get("/", REMOTE_ADDR=address)) == address
-    assert parsed.count(address) == 1
+    assert parsed.count(address) == 2  # once by the C library's parser, once by parse_ip
+
+
+def _spellings_of_any_ipv6(number: int) -> list[str]:
+    address = ipaddress.IPv6Address(number)
+    groups = address.exploded.split(":")
+    return [
+        address.compressed,
+        address.exploded,
+        address.exploded.upper(),
+        ":".join(group.lstrip("0") or "0" for group in groups),
+        ":".join(groups[:6]) + ":" + str(ipaddress.IPv4Address(number & 0xFFFFFFFF)),
+    ]
+
+
+@given(
+    st.one_of(
+        st.integers(0, 2**128 - 1),
+        st.integers(0, 2**32 - 1),  # ::a.b.c.d, which the C library prints dotted
+        st.integers(0, 2**32 - 1).map(lambda n: (0xFFFF << 32) | n),  # IPv4-mapped
+        st.integers(0, 2**64 - 1).map(lambda n: n << 64),  # a /64's own address
+        st.lists(st.sampled_from([0, 0, 1, 0xFFFF]), min_size=8, max_size=8).map(
+            lambda groups: int("".join(f"{g:04x}" for g in groups), 16)
+        ),  # runs of zero groups of every length and place
+    )
+)
+def test_the_fast_ipv6_path_spells_every_address_as_ipaddress_does(number):
+    """canonical_ip and client_network read plain IPv6 text with the C library; what
+    they answer is what ``ipaddress`` answers, for every spelling of every address."""
+    from apikeys.guard import clientip
+
+    for spelling in _spellings_of_any_ipv6(number):
+        parsed = parse_ip(spelling)
+        assert parsed is not None
+        assert clientip._spelling(spelling) == str(parsed)
+        expected = (
+            str(parsed)
+            if parsed.version == 4
+            else str(ipaddress.IPv6Network((parsed, 64), strict=False))
+        )
+        assert clientip._network(spelling) == expected
+
+
+def test_a_plain_ipv6_address_is_read_without_ipaddress(monkeypatch):
+    from apikeys.guard import clientip
+
+    def not_here(value):
+        raise AssertionError(f"parse_ip({value!r})")
+
+    monkeypatch.setattr(clientip, "parse_ip", not_here)
+    assert clientip._spelling("2001:DB8:0:0:1:0:0:9") == "2001:db8::1:0:0:9"
+    assert clientip._network("2001:db8:a:b:c::1") == "2001:db8:a:b::/64"
