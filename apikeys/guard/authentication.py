@@ -24,7 +24,10 @@ Both memos are named by the public key id, so they are asked before the key's
 row: a secret whose digest differs from this process's is refused without a
 query, and on the guard's path a secret that only argon2 could pass, while the
 budgets (or the client's limit) keep argon2 from running, is refused before the
-row is read. A flood past the budgets costs one cache read a request.
+row is read: a flood past the budgets costs no query and no argon2 (past the
+total budget, one cache read a request). This relies on a key id naming one
+secret for good: ids are random (12 characters, about 71 bits), a secret is set
+only when its key is created, and a rotation makes a new key with a new id.
 
 A secret that may pass is always checked against the key's row (status, expiry,
 permissions), read in one query (apikeys.guard.lookup), so a deactivation or
@@ -41,133 +44,19 @@ the at-rest scanner (tests/secrets_at_rest.py) checks is not the secret.
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import hmac
 import logging
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
-
-from django.conf import settings as django_settings
 
 from apikeys import keys, services
-from apikeys.conf import apikeys_settings, key_format
-from apikeys.guard import ratelimit
+from apikeys.conf import key_format
+from apikeys.guard import digests, ratelimit
+from apikeys.guard.digests import digest_key, shared_digest_key, verified_secrets
 from apikeys.guard.lookup import key_by_id
 from apikeys.guard.sharedcache import shared_cache
 from apikeys.models import APIKey
 
 logger = logging.getLogger("apikeys.security")
-
-# What the digest key is for: a key derived for one purpose is useless for any other
-# use of SECRET_KEY (sessions, password resets, signed URLs), and the other way round.
-DIGEST_KEY_PURPOSE = b"apikeys.guard.authentication.verified-secret"
-_SHARED_PREFIX = "apikeys:verified"
-
-
-def _now() -> float:
-    """Injectable clock for tests."""
-    return time.monotonic()
-
-
-@functools.lru_cache(maxsize=4)
-def _digest_key_for(secret_key: str) -> tuple[bytes, str]:
-    """(the digest key, a short public fingerprint of it for cache key names)."""
-    derived = hmac.digest(secret_key.encode(), DIGEST_KEY_PURPOSE, "sha256")
-    fingerprint = hmac.digest(derived, b"fingerprint", "sha256").hex()[:12]
-    return derived, fingerprint
-
-
-def digest_key() -> tuple[bytes, str]:
-    return _digest_key_for(django_settings.SECRET_KEY)
-
-
-def shared_digest_key(key_id: str, fingerprint: str) -> str:
-    """Where the shared cache keeps the digest of ``key_id``'s verified secret: named by
-    the id alone, so a request can ask for it before the key's row is read."""
-    return f"{_SHARED_PREFIX}:{fingerprint}:{key_id}"
-
-
-def hash_tag(stored_hash: str) -> bytes:
-    """Which stored hash a shared digest was verified against (a re-hash retires it)."""
-    return hashlib.sha256(stored_hash.encode()).digest()[:_TAG_SIZE]
-
-
-_TAG_SIZE = 16
-
-
-def _shared_value(stored_hash: str, digest: bytes) -> bytes:
-    """The shared entry: the stored hash's tag, then the digest (never the secret)."""
-    return hash_tag(stored_hash) + digest
-
-
-def _shared_digest(value: object, stored_hash: str) -> bytes | None:
-    """The digest in a shared entry, if it was verified against ``stored_hash``."""
-    if not isinstance(value, bytes) or len(value) <= _TAG_SIZE:
-        return None
-    if not hmac.compare_digest(value[:_TAG_SIZE], hash_tag(stored_hash)):
-        return None  # verified against a hash this key no longer has (a re-hash)
-    return value[_TAG_SIZE:]
-
-
-def _lifetime() -> float:
-    return max(1.0, float(apikeys_settings.VERIFIED_TIMEOUT))
-
-
-@dataclass
-class _Verified:
-    stored_hash: str  # the hash argon2 verified the secret against
-    digest: bytes
-    expires_at: float  # forgotten after this, unless used and refreshed
-    refresh_at: float  # past this, the next use writes the shared entry again
-
-
-class VerifiedSecrets:
-    """Bounded, thread-safe LRU map: key id → the stored hash and the digest of the
-    secret it verified, each entry living ``APIKEYS_VERIFIED_TIMEOUT`` seconds after
-    its last refresh. Keyed by the public id, so it is asked before the row is read."""
-
-    def __init__(self) -> None:
-        self._entries: OrderedDict[str, _Verified] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key_id: str) -> _Verified | None:
-        with self._lock:
-            entry = self._entries.get(key_id)
-            if entry is None:
-                return None
-            if entry.expires_at <= _now():
-                del self._entries[key_id]
-                return None
-            self._entries.move_to_end(key_id)
-            return entry
-
-    def put(self, key_id: str, stored_hash: str, digest: bytes) -> None:
-        limit = max(0, apikeys_settings.VERIFIED_CACHE_SIZE)
-        now, lifetime = _now(), _lifetime()
-        entry = _Verified(stored_hash, digest, now + lifetime, now + lifetime / 2)
-        with self._lock:
-            self._entries[key_id] = entry
-            self._entries.move_to_end(key_id)
-            while len(self._entries) > limit:
-                self._entries.popitem(last=False)
-
-    def forget(self, key_id: str) -> None:
-        with self._lock:
-            self._entries.pop(key_id, None)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-
-verified_secrets = VerifiedSecrets()
 
 
 def authenticate(
@@ -184,7 +73,7 @@ def authenticate(
     ``ask_before_lookup`` (the guard's own path, whose ``may_verify`` counts
     nothing) it is asked before the key's row is read, when no process verified
     this key's secret lately: a secret argon2 will not be asked about is then
-    refused without a query, so a flood past the budgets costs one cache read.
+    refused without a query, so a flood past the budgets costs no query.
 
     Malformed input and bad checksums are refused without touching the
     database; an unknown or deleted id costs one indexed query. (Key ids are
@@ -208,7 +97,7 @@ def authenticate(
             verified_secrets.forget(parsed.key_id)  # deleted: nothing left to recognise
             return None
         if key.hashed_secret == remembered.stored_hash:
-            if remembered.refresh_at <= _now():
+            if remembered.refresh_at <= digests.now():
                 _remember(key, digest, fingerprint)
             return key
         verified_secrets.forget(parsed.key_id)  # re-hashed since: verify it again below
@@ -230,7 +119,7 @@ def authenticate(
     if key is None:
         return None
     digest = keys.verified_digest(secret_key, key.hashed_secret, parsed.secret)
-    shared = _shared_digest(found.get(shared_key), key.hashed_secret)
+    shared = digests.shared_digest(found.get(shared_key), key.hashed_secret)
     if shared is not None:
         if not hmac.compare_digest(shared, digest):
             return None
@@ -246,7 +135,10 @@ def authenticate(
         ratelimit.record_secret_failure(key.key_id)
         return None
     if hasher.needs_rehash(key.hashed_secret):
-        _rehash(key, parsed.secret, hasher)
+        if not _rehash(key, parsed.secret, hasher):
+            # Another process re-hashed first and shared the digest of its hash; one
+            # of ours for the hash the row no longer has would only overwrite it.
+            return key
         digest = keys.verified_digest(secret_key, key.hashed_secret, parsed.secret)
     _remember(key, digest, fingerprint)
     return key
@@ -273,13 +165,14 @@ def _remember(key: APIKey, digest: bytes, fingerprint: str) -> None:
     verified_secrets.put(key.key_id, key.hashed_secret, digest)
     shared_cache.set(
         shared_digest_key(key.key_id, fingerprint),
-        _shared_value(key.hashed_secret, digest),
-        _lifetime(),
+        digests.shared_value(key.hashed_secret, digest),
+        digests.lifetime(),
     )
 
 
-def _rehash(key: APIKey, secret: str, hasher: keys.KeyHasher) -> None:
-    """Store the secret again with today's argon2 parameters (SPEC §3)."""
+def _rehash(key: APIKey, secret: str, hasher: keys.KeyHasher) -> bool:
+    """Store the secret again with today's argon2 parameters (SPEC §3); False when
+    another process re-hashed it first (its hash is kept: both verify)."""
     old_hash = key.hashed_secret
     new_hash = hasher.hash(secret)
     # Conditional: if another process re-hashed first, keep its hash (both verify).
@@ -291,3 +184,4 @@ def _rehash(key: APIKey, secret: str, hasher: keys.KeyHasher) -> None:
         logger.info(
             "Re-hashed the secret of key %s with the current argon2 parameters.", key.key_id
         )
+    return bool(updated)

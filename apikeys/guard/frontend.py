@@ -51,9 +51,12 @@ class Refused(Exception):
         return str(self.body["code"])
 
     def response(self) -> JsonResponse:
+        """The answer, marked logged: its line was written when it was refused, so
+        Django's ``django.request`` adds none (DRF builds its own answers instead)."""
         response = JsonResponse(self.body, status=self.status)
         for name, value in self.headers.items():
             response[name] = value
+        response._has_been_logged = True  # type: ignore[attr-defined]  # django.utils.log's flag
         return response
 
 

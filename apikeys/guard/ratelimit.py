@@ -107,8 +107,11 @@ def record_secret_failure(key_id: str) -> None:
 _TOTAL_PREFIX = "apikeys:secret-failures-total"
 
 
-# Once this process has seen the total spent, it stays spent until its window ends
-# (counters only grow within a window): (window number, the limit it was read under).
+# Once this process has seen the total spent, it stays spent until its window ends:
+# (window number, the limit it was read under). The counter only grows within its
+# window unless the cache loses it (a flush, an eviction, the fallback to process
+# memory); the memo then keeps the suspension for the rest of the window, at most
+# APIKEYS_SECRET_FAILURES_WINDOW seconds, erring on the side of no argon2.
 _total_spent_in: tuple[int, int] | None = None
 
 

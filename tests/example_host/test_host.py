@@ -82,6 +82,17 @@ def test_each_front_end_refuses_an_invalid_key(front_end, make_key):
     refused(call("GET", front_end[1], nunu_shaped), 401, "INVALID_API_KEY")
 
 
+@pytest.mark.parametrize("name", ["django", "ninja"])
+def test_a_refusal_is_logged_once_by_the_guard(name, make_key, caplog):
+    """The middleware's and ninja's answers are marked logged, so Django's django.request
+    adds no second line; DRF builds its answers itself and Django logs those too."""
+    key, _ = make_key([READ_REPORTS])
+    wrong = key_format().generate(key_id=key.key_id).plaintext
+    with caplog.at_level("INFO"):
+        assert call("GET", FRONT_ENDS[name], wrong).status_code == 401
+    assert [(r.name, r.levelname) for r in caplog.records] == [("apikeys.requests", "WARNING")]
+
+
 def test_each_front_end_refuses_an_expired_key(front_end, make_key):
     key, plaintext = make_key([READ_REPORTS])
     APIKey.objects.filter(pk=key.pk).update(expires_at=timezone.now() - timedelta(seconds=1))

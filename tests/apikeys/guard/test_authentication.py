@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from api.permissions import READ_RUNS
 from apikeys import keys, services
 from apikeys.conf import key_format
-from apikeys.guard import authentication, ratelimit
+from apikeys.guard import authentication, digests, ratelimit
 from apikeys.models import APIKey
 
 
@@ -123,6 +123,52 @@ def test_a_key_re_hashed_by_another_process_still_works_and_is_verified_again(
     wrong = key_format().generate(key_id=key.key_id).plaintext
     assert api(wrong).get("/api/v1/read").status_code == 401
     assert argon2_calls["verify"] == 2
+
+
+def test_a_lost_re_hash_race_leaves_the_winners_shared_digest(
+    settings, argon2_calls, monkeypatch, project, make_key, api
+):
+    """Two processes verify one old-parameter hash at once; the other one's re-hash wins
+    and it shares the digest of the new hash. This one's conditional update finds
+    nothing, and it must not overwrite that entry with one for the old hash: a third
+    process then passes the key without argon2, even while a flood spent the total."""
+    _, plaintext = make_key(project, [READ_RUNS])
+    settings.APIKEYS_ARGON2_TIME_COST = settings.APIKEYS_ARGON2_TIME_COST + 1
+    real_rehash = authentication._rehash
+
+    def the_other_process_first(key_, secret_, hasher):
+        APIKey.objects.filter(pk=key_.pk).update(hashed_secret=hasher.hash(secret_))
+        authentication.remember_new_secret(APIKey.objects.get(pk=key_.pk), secret_)
+        return real_rehash(key_, secret_, hasher)
+
+    monkeypatch.setattr(authentication, "_rehash", the_other_process_first)
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    monkeypatch.setattr(authentication, "_rehash", real_rehash)
+    verified = argon2_calls["verify"]
+
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 1
+    ratelimit.record_secret_failure("x" * 12)
+    _another_process()
+    assert api(plaintext).get("/api/v1/read").status_code == 200
+    assert argon2_calls["verify"] == verified
+
+
+@pytest.mark.parametrize(
+    "value", [b"", b"x" * 16, b"x" * 17, b"x" * 48, b"\x00" * 48, "text" * 12, 12345]
+)
+def test_a_malformed_shared_entry_passes_no_wrong_secret_and_blocks_no_right_one(
+    value, project, make_key, api
+):
+    from apikeys.guard.sharedcache import shared_cache
+
+    key, plaintext = make_key(project, [READ_RUNS])
+    name = authentication.shared_digest_key(key.key_id, authentication.digest_key()[1])
+    shared_cache.set(name, value, 60)
+    wrong = key_format().generate(key_id=key.key_id).plaintext
+    assert api(wrong).get("/api/v1/read").status_code == 401
+    shared_cache.set(name, value, 60)
+    _another_process()
+    assert api(plaintext).get("/api/v1/read").status_code == 200
 
 
 def test_a_deleted_key_is_refused_and_forgotten(project, make_key, api):
@@ -453,7 +499,7 @@ def test_the_shared_digest_is_a_keyed_digest_not_the_secret_or_its_hash(project,
     assert isinstance(stored, bytes) and len(stored) == 16 + 32  # the hash's tag, the digest
     assert hashlib.sha256(secret.encode()).digest() not in stored
     assert secret.encode() not in stored and key.hashed_secret.encode() not in stored
-    assert stored[:16] == authentication.hash_tag(key.hashed_secret)
+    assert stored[:16] == digests.hash_tag(key.hashed_secret)
     assert stored[16:] == keys.verified_digest(derived, key.hashed_secret, secret)
 
 
@@ -475,7 +521,7 @@ def test_a_digest_unused_for_its_lifetime_is_forgotten_and_one_in_use_is_refresh
     from apikeys.guard.sharedcache import shared_cache
 
     now = {"t": 1000.0}
-    monkeypatch.setattr(authentication, "_now", lambda: now["t"])
+    monkeypatch.setattr(digests, "now", lambda: now["t"])
     settings.APIKEYS_VERIFIED_TIMEOUT = 60
     _, plaintext = make_key(project, [READ_RUNS])
     shares = []

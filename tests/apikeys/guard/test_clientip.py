@@ -154,12 +154,22 @@ def test_one_clients_address_is_parsed_once_for_many_requests(rf, monkeypatch):
         return original(value)
 
     monkeypatch.setattr(clientip, "parse_ip", counting)
-    monkeypatch.setattr(clientip, "_plain_ipv6", lambda value: parsed.append(value))
-    # An address no other test uses, so it is not kept yet.
-    address = str(ipaddress.IPv6Address((0x20010DB8 << 96) | secrets.randbits(96)))
+    original_plain = clientip._plain_ipv6
+
+    def counting_plain(value):
+        parsed.append(value)
+        return original_plain(value)
+
+    monkeypatch.setattr(clientip, "_plain_ipv6", counting_plain)
+    # Addresses no other test uses, so they are not kept yet: IPv6 is read by the C
+    # library's parser, IPv4 by parse_ip (after the C library's says it is no IPv6).
+    ipv6 = str(ipaddress.IPv6Address((0x20010DB8 << 96) | secrets.randbits(96)))
+    ipv4 = str(ipaddress.IPv4Address((100 << 24) | (64 << 16) | secrets.randbits(22)))
     for _ in range(5):
-        assert client_ip(rf.get("/", REMOTE_ADDR=address)) == address
-    assert parsed.count(address) == 2  # once by the C library's parser, once by parse_ip
+        assert client_ip(rf.get("/", REMOTE_ADDR=ipv6)) == ipv6
+        assert client_ip(rf.get("/", REMOTE_ADDR=ipv4)) == ipv4
+    assert parsed.count(ipv6) == 1
+    assert parsed.count(ipv4) == 2  # _plain_ipv6 and parse_ip, once each
 
 
 def _spellings_of_any_ipv6(number: int) -> list[str]:
