@@ -12,7 +12,7 @@ from django.test import Client
 
 from api.permissions import PERMISSION_CODES
 from apikeys import services
-from apikeys.guard import authentication
+from apikeys.guard import digests
 from apikeys.models import APIKey, Membership, Project
 from tests.faults import private_redis, silent_listener  # noqa: F401 (fixtures)
 
@@ -133,7 +133,7 @@ def make_key(db) -> Callable[..., tuple[APIKey, str]]:
         if not remembered:
             # As a key made long ago and not used since: no process remembers its
             # secret, so its first request runs argon2 (key_create shares it at once).
-            authentication.forget_secret(key)
+            digests.forget_secret(key)
         return key, plaintext
 
     return make

@@ -98,7 +98,7 @@ def authenticate(
             return None
         if key.hashed_secret == remembered.stored_hash:
             if remembered.refresh_at <= digests.now():
-                _remember(key, digest, fingerprint)
+                digests.remember(key, digest, fingerprint)
             return key
         verified_secrets.forget(parsed.key_id)  # re-hashed since: verify it again below
 
@@ -140,34 +140,8 @@ def authenticate(
             # of ours for the hash the row no longer has would only overwrite it.
             return key
         digest = keys.verified_digest(secret_key, key.hashed_secret, parsed.secret)
-    _remember(key, digest, fingerprint)
+    digests.remember(key, digest, fingerprint)
     return key
-
-
-def remember_new_secret(key: APIKey, secret: str) -> None:
-    """A key just created (or a rotation's successor): its secret is known right now,
-    so its digest is shared at once and its first request costs no argon2 in any
-    process, even while a flood has spent the argon2 budgets (SPEC §10)."""
-    secret_key, fingerprint = digest_key()
-    _remember(key, keys.verified_digest(secret_key, key.hashed_secret, secret), fingerprint)
-
-
-def forget_secret(key: APIKey) -> None:
-    """Drop what every process remembers of ``key``'s secret: its next request runs
-    argon2 again, as a key created long ago and unused since would (tests use it)."""
-    verified_secrets.forget(key.key_id)
-    shared_cache.delete(shared_digest_key(key.key_id, digest_key()[1]))
-
-
-def _remember(key: APIKey, digest: bytes, fingerprint: str) -> None:
-    """Remember the verified digest here and tell every other process (and the next
-    one started) that this secret verified."""
-    verified_secrets.put(key.key_id, key.hashed_secret, digest)
-    shared_cache.set(
-        shared_digest_key(key.key_id, fingerprint),
-        digests.shared_value(key.hashed_secret, digest),
-        digests.lifetime(),
-    )
 
 
 def _rehash(key: APIKey, secret: str, hasher: keys.KeyHasher) -> bool:

@@ -12,7 +12,8 @@
   verified against.
 
 Both are named by the key id, so the guard can ask them before it reads the
-key's row.
+key's row. Creating a key (apikeys.services) hands its secret to
+:func:`remember_new_secret`, so its first request costs no argon2 anywhere.
 """
 
 from __future__ import annotations
@@ -24,10 +25,16 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings as django_settings
 
+from apikeys import keys
 from apikeys.conf import apikeys_settings
+from apikeys.guard.sharedcache import shared_cache
+
+if TYPE_CHECKING:
+    from apikeys.models import APIKey
 
 # What the digest key is for: a key derived for one purpose is useless for any other
 # use of SECRET_KEY (sessions, password resets, signed URLs), and the other way round.
@@ -135,3 +142,29 @@ class VerifiedSecrets:
 
 
 verified_secrets = VerifiedSecrets()
+
+
+def remember_new_secret(key: APIKey, secret: str) -> None:
+    """A key just created (or a rotation's successor): its secret is known right now,
+    so its digest is shared at once and its first request costs no argon2 in any
+    process, even while a flood has spent the argon2 budgets (SPEC §10)."""
+    secret_key, fingerprint = digest_key()
+    remember(key, keys.verified_digest(secret_key, key.hashed_secret, secret), fingerprint)
+
+
+def forget_secret(key: APIKey) -> None:
+    """Drop what every process remembers of ``key``'s secret: its next request runs
+    argon2 again, as a key created long ago and unused since would (tests use it)."""
+    verified_secrets.forget(key.key_id)
+    shared_cache.delete(shared_digest_key(key.key_id, digest_key()[1]))
+
+
+def remember(key: APIKey, digest: bytes, fingerprint: str) -> None:
+    """Remember the verified digest here and tell every other process (and the next
+    one started) that this secret verified."""
+    verified_secrets.put(key.key_id, key.hashed_secret, digest)
+    shared_cache.set(
+        shared_digest_key(key.key_id, fingerprint),
+        shared_value(key.hashed_secret, digest),
+        lifetime(),
+    )

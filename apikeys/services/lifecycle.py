@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from apikeys import keys
 from apikeys.conf import apikeys_settings
+from apikeys.guard.digests import remember_new_secret
 from apikeys.models import APIKey, AuditEvent, Project
 from apikeys.permissions import normalize
 from apikeys.services.audit import Actor, audit_record
@@ -84,9 +85,6 @@ def key_create(
                 ) from None
     else:  # pragma: no cover - needs five id collisions in a row
         raise RuntimeError("Could not allocate a unique key id.")
-    # Imported here: the guard builds on the services, not the other way round.
-    from apikeys.guard.authentication import remember_new_secret
-
     remember_new_secret(key, generated.secret)
 
     audit_record(

@@ -138,7 +138,7 @@ def test_a_lost_re_hash_race_leaves_the_winners_shared_digest(
 
     def the_other_process_first(key_, secret_, hasher):
         APIKey.objects.filter(pk=key_.pk).update(hashed_secret=hasher.hash(secret_))
-        authentication.remember_new_secret(APIKey.objects.get(pk=key_.pk), secret_)
+        digests.remember_new_secret(APIKey.objects.get(pk=key_.pk), secret_)
         return real_rehash(key_, secret_, hasher)
 
     monkeypatch.setattr(authentication, "_rehash", the_other_process_first)
@@ -480,7 +480,7 @@ def test_a_new_key_works_at_once_everywhere_without_argon2_even_during_a_flood(
     assert api(plaintext).get("/api/v1/read", **_from(1)).status_code == 200
     assert argon2_calls["verify"] == 0
     # Forgotten (unused for APIKEYS_VERIFIED_TIMEOUT), it costs one argon2 run again.
-    authentication.forget_secret(key)
+    digests.forget_secret(key)
     settings.APIKEYS_SECRET_FAILURES_TOTAL = 0
     assert api(plaintext).get("/api/v1/read", **_from(2)).status_code == 200
     assert argon2_calls["verify"] == 1
