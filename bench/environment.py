@@ -58,7 +58,7 @@ def forget_verified_digests() -> None:
     from django.core.cache import caches
 
     from apikeys.conf import apikeys_settings
-    from apikeys.guard.authentication import digest_key
+    from apikeys.guard.digests import digest_key
 
     cache = caches[apikeys_settings.CACHE_ALIAS]
     pattern = cache.make_key(f"apikeys:verified:{digest_key()[1]}:*")

@@ -28,6 +28,7 @@ from django.utils import timezone
 
 from apikeys.conf import apikeys_settings
 from apikeys.guard import ratelimit
+from apikeys.guard.digests import verified_secrets
 from apikeys.models import (
     APIKey,
     APIKeyAddressUsage,
@@ -185,8 +186,6 @@ def reset_for_tests() -> None:
     with _lock:
         _states.clear()
         _next_sweep = None
-    from apikeys.guard.authentication import verified_secrets
-
     verified_secrets.clear()
     ratelimit.forget_spent_total()
 
