@@ -65,12 +65,12 @@ def shared_digest_key(key_id: str, fingerprint: str) -> str:
     return f"{_SHARED_PREFIX}:{fingerprint}:{key_id}"
 
 
+_TAG_SIZE = 16
+
+
 def hash_tag(stored_hash: str) -> bytes:
     """Which stored hash a shared digest was verified against (a re-hash retires it)."""
     return hashlib.sha256(stored_hash.encode()).digest()[:_TAG_SIZE]
-
-
-_TAG_SIZE = 16
 
 
 def shared_value(stored_hash: str, digest: bytes) -> bytes:

@@ -107,6 +107,29 @@ def test_past_the_budgets_a_secret_only_argon2_could_pass_reads_no_row(
     assert status == 200 and count >= 1
 
 
+def test_past_the_total_budget_a_guess_costs_one_cache_read(
+    settings, monkeypatch, project, make_key, api
+):
+    """d2's flood, one request of it: a cold key id, a fresh address, the total spent
+    (and seen spent once by this process): one round trip to the cache, no query."""
+    from apikeys.guard.sharedcache import shared_cache
+
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 1
+    ratelimit.record_secret_failure("x" * 12)
+    target, _ = make_key(project, [READ_RUNS])
+    guess = key_format().generate(key_id=target.key_id).plaintext
+    assert api(guess).get("/api/v1/read", **_from(1)).status_code == 429  # sees it spent
+
+    calls: list[str] = []
+    for name in ("get", "get_many", "set", "add", "incr", "delete"):
+        real = getattr(shared_cache, name)
+        monkeypatch.setattr(
+            shared_cache, name, lambda *a, _n=name, _r=real, **kw: calls.append(_n) or _r(*a, **kw)
+        )
+    status, count, sql = _queries_of(Client(HTTP_X_API_KEY=guess, **_from(2)))
+    assert (status, count, calls) == (429, 0, ["get_many"]), sql
+
+
 def test_a_key_re_hashed_by_another_process_still_works_and_is_verified_again(
     settings, argon2_calls, project, make_key, api
 ):
