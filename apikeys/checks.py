@@ -173,7 +173,7 @@ def check_shared_cache(app_configs: Any = None, **kwargs: Any) -> list[Warning]:
             "limit, the argon2 budget per key and the sign-in throttle count per process: "
             "with several workers or hosts an attacker gets that many times the limits.",
             hint="Point CACHES to a cache every process shares, such as Redis "
-            "(django.core.cache.backends.redis.RedisCache; for this site, set REDIS_URL).",
+            "(apikeys.contrib.redis.RedisCache; for this site, set REDIS_URL).",
             id="apikeys.W001",
         )
     ]

@@ -109,7 +109,7 @@ def redis_caches(url: str) -> dict[str, Any]:
     """settings.CACHES as production builds it for REDIS_URL=url."""
     return {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "apikeys.contrib.redis.RedisCache",
             "LOCATION": url,
             "KEY_PREFIX": "nunu",
             "OPTIONS": {"socket_connect_timeout": 0.25, "socket_timeout": 0.25},

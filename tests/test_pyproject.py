@@ -76,4 +76,4 @@ def test_the_adapters_import_only_the_core_dependencies_and_their_extras():
         for requirement in requirements
     }
     assert imported_distributions(optional=True) <= declared | extras
-    assert set(PROJECT["optional-dependencies"]) == {"drf", "ninja"}
+    assert set(PROJECT["optional-dependencies"]) == {"drf", "ninja", "redis"}

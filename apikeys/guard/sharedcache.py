@@ -99,6 +99,9 @@ class SharedCache:
         and answer its new value. Atomic on Redis, so concurrent processes all count."""
 
         def increment(cache: BaseCache) -> int:
+            incr_within = getattr(cache, "incr_within", None)
+            if incr_within is not None:  # one round trip (apikeys.contrib.redis.RedisCache)
+                return int(incr_within(key, delta, timeout))
             cache.add(key, 0, timeout)
             try:
                 return int(cache.incr(key, delta))

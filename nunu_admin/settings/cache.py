@@ -9,7 +9,9 @@ REDIS_URL = os.environ.get("REDIS_URL", "")
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            # Django's RedisCache, keeping one client per pool and counting in one
+            # round trip (see apikeys/contrib/redis.py for what that saves).
+            "BACKEND": "apikeys.contrib.redis.RedisCache",
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": "nunu",
             # SPEC §10: a dead or hung Redis costs at most this per call, and the

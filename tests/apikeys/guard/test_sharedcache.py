@@ -9,6 +9,7 @@ import redis
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
+from apikeys.contrib.redis import RedisCache as OurRedisCache
 from apikeys.guard import sharedcache
 from apikeys.guard.sharedcache import shared_cache
 from tests.faults import finishes, redis_caches, refused_port
@@ -42,6 +43,13 @@ def backend_calls(monkeypatch):
             return _original(self, *args, **kwargs)
 
         monkeypatch.setattr(RedisCache, name, counting)
+    original_incr_within = OurRedisCache.incr_within
+
+    def counting_incr_within(self, *args, **kwargs):
+        calls["n"] += 1
+        return original_incr_within(self, *args, **kwargs)
+
+    monkeypatch.setattr(OurRedisCache, "incr_within", counting_incr_within)
     return calls
 
 
