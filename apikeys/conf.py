@@ -78,9 +78,11 @@ DEFAULTS: dict[str, Any] = {
     # against verified digests only (SPEC §10): past it, guessing costs no argon2.
     "SECRET_FAILURES": 10,
     "SECRET_FAILURES_WINDOW": 300,
-    # argon2 refusals for all key ids together per that window: past it, a secret no process
-    # verified recently is not checked until the window ends (429 RATE_LIMITED), so a flood
-    # spread over many real ids costs no more argon2 either. 0 switches the total off.
+    # argon2 refusals for all key ids together in the last such window (a sliding window):
+    # past it, a secret no process verified recently is not checked until the count has
+    # decayed under it (429 RATE_LIMITED; a sustained flood gets one argon2 run every
+    # window / total seconds), so a flood over many real ids costs no more argon2 either.
+    # 0 switches the total off.
     "SECRET_FAILURES_TOTAL": 50,
     # --- Exposed keys (SPEC §11) ---
     # Seconds before an exposure e-mail to the key's creator and admins gives up (the

@@ -188,7 +188,8 @@ def flood_lines(cases: dict[str, Case], flood: FloodSetup, budget: Budget, v: Ve
         bound = f"it sent {sent:,}, more: past that it costs what (c) costs"
     total = (
         f", capped at {budget.total * budget.apart:,} for all ids together"
-        " (APIKEYS_SECRET_FAILURES_TOTAL)"
+        f" (APIKEYS_SECRET_FAILURES_TOTAL, a sliding window: then one every"
+        f" {budget.window / budget.total:g} s per {'worker' if budget.apart > 1 else 'cluster'})"
         if budget.total > 0
         else ""
     )

@@ -178,7 +178,7 @@ class _SlowPathLimit:
     Before argon2 runs (``may_verify``) it asks the argon2 budget of all key ids
     together first (:func:`apikeys.guard.ratelimit.total_budget_spent`, which a
     process remembers once spent): past it, the request is answered 429 with the
-    time the window ends, and neither the client's address nor its limit is looked
+    time the limit lets it be tried, and neither the client's address nor its limit is looked
     at, so a flood past the total costs no cache read of its own."""
 
     def __init__(self, request: HttpRequest) -> None:

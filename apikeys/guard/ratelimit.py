@@ -27,7 +27,7 @@ def _now() -> float:
 
 @dataclass(frozen=True)
 class Block:
-    retry_after: int  # whole seconds until the window ends
+    retry_after: int  # whole seconds until the limit lets this request be tried again
 
 
 def _window(now: float) -> tuple[int, int]:
@@ -70,11 +70,20 @@ def record_failure(ip: str) -> None:
 #
 # A flood spread over many real ids (ids are public: a key list shows them) would
 # still cost APIKEYS_SECRET_FAILURES argon2 runs per id per window, thousands in
-# all. So the refusals are also counted for all ids together: past
-# APIKEYS_SECRET_FAILURES_TOTAL in a window, the guard asks argon2 about no secret
-# it has not verified before, and answers such a request 429 RATE_LIMITED (retry
-# after the window) rather than a 401 that would tell a working key's owner it is
+# all. So the refusals are also counted for all ids together, at most
+# APIKEYS_SECRET_FAILURES_TOTAL per window: past that, the guard asks argon2 about
+# no secret it has not verified before, and answers such a request 429
+# RATE_LIMITED rather than a 401 that would tell a working key's owner it is
 # wrong. Keys verified recently, by any process, keep working throughout.
+#
+# The total is counted over a sliding window, not a fixed one: the refusals of
+# this window plus the previous window's, weighted by how much of it still lies
+# within the last WINDOW seconds (as Cloudflare's rate limiting estimates it). A
+# fixed window would hand a sustained flood a fresh fifty argon2 runs in a row at
+# every window's start, stalling every worker for a second each time; sliding, a
+# flood past the total gets one every WINDOW / TOTAL seconds (6 s by default), and
+# a key answered 429 meanwhile is told to come back within seconds. A few wrong
+# secrets now and then never come near it.
 
 _BUDGET_PREFIX = "apikeys:secret-failures"
 
@@ -101,43 +110,78 @@ def record_secret_failure(key_id: str) -> None:
     window, remaining = _budget_window(_now())
     shared_cache.incr(f"{_BUDGET_PREFIX}:{key_id}:{window}", timeout=remaining + 1)
     if apikeys_settings.SECRET_FAILURES_TOTAL > 0:
-        shared_cache.incr(f"{_TOTAL_PREFIX}:{window}", timeout=remaining + 1)
+        # Kept through the next window too, where it is the previous one.
+        length = _budget_window_length()
+        shared_cache.incr(_total_key(window), timeout=remaining + length + 1)
 
 
 _TOTAL_PREFIX = "apikeys:secret-failures-total"
 
 
-# Once this process has seen the total spent, it stays spent until its window ends:
-# (window number, the limit it was read under). The counter only grows within its
-# window unless the cache loses it (a flush, an eviction, the fallback to process
-# memory); the memo then keeps the suspension for the rest of the window, at most
-# APIKEYS_SECRET_FAILURES_WINDOW seconds, erring on the side of no argon2.
-_total_spent_in: tuple[int, int] | None = None
+def _budget_window_length() -> int:
+    return max(1, int(apikeys_settings.SECRET_FAILURES_WINDOW))
+
+
+def _total_key(window: int) -> str:
+    return f"{_TOTAL_PREFIX}:{window}"
+
+
+def _count(value: object) -> int:
+    return value if isinstance(value, int) else 0
+
+
+def _total_free_at(
+    now: float, limit: int, length: int, previous: int, current: int
+) -> float | None:
+    """None while the sliding count ``previous x (1 - elapsed / length) + current`` is
+    under ``limit``; else when it will be, if no refusal comes meanwhile."""
+    start = (now // length) * length
+    if previous * (1 - (now - start) / length) + current < limit:
+        return None
+    if current < limit:  # so previous > 0: its share decays until the sum is under
+        return start + length * (1 - (limit - current) / previous)
+    # This window alone is past the limit: it becomes the previous one and decays.
+    return start + length + length * (1 - limit / current)
+
+
+# Once this process has seen the total spent, it remembers until when (the time the
+# sliding count falls under the limit, with the settings it was read under) and asks
+# the cache no more before then. The count only grows meanwhile unless the cache
+# loses it (a flush, an eviction, the fallback to process memory); the memo then
+# keeps the suspension a few seconds more, erring on the side of no argon2.
+_total_spent_until: tuple[float, int, int] | None = None
 
 
 def total_budget_spent() -> Block | None:
-    """A Block (until the window ends) once argon2 refused APIKEYS_SECRET_FAILURES_TOTAL
-    secrets in this window, whatever their key ids; None while under it, or when 0
-    switches the total off.
+    """A Block (until the sliding count falls under the limit) once argon2 refused
+    APIKEYS_SECRET_FAILURES_TOTAL secrets in the last window, whatever their key ids;
+    None while under it, or when 0 switches the total off.
 
     A flood past the total asks this on every request, so once the cache has said
-    "spent" this process remembers it for the rest of the window and asks the
-    cache no more; a new window, or a new limit, asks again."""
-    global _total_spent_in
+    "spent" this process remembers it until the count has decayed and asks the cache
+    no more until then; new settings ask again."""
+    global _total_spent_until
     limit = int(apikeys_settings.SECRET_FAILURES_TOTAL)
     if limit <= 0:
         return None
-    window, remaining = _budget_window(_now())
-    if _total_spent_in == (window, limit):
-        return Block(retry_after=remaining)
-    failures = shared_cache.get(f"{_TOTAL_PREFIX}:{window}", 0)
-    if isinstance(failures, int) and failures >= limit:
-        _total_spent_in = (window, limit)
-        return Block(retry_after=remaining)
-    return None
+    length = _budget_window_length()
+    now = _now()
+    if _total_spent_until is not None:
+        until, memo_limit, memo_length = _total_spent_until
+        if (memo_limit, memo_length) == (limit, length) and now < until:
+            return Block(retry_after=max(1, math.ceil(until - now)))
+    window = int(now // length)
+    found = shared_cache.get_many([_total_key(window - 1), _total_key(window)])
+    previous = _count(found.get(_total_key(window - 1)))
+    current = _count(found.get(_total_key(window)))
+    free_at = _total_free_at(now, limit, length, previous, current)
+    if free_at is None:
+        return None
+    _total_spent_until = (free_at, limit, length)
+    return Block(retry_after=max(1, math.ceil(free_at - now)))
 
 
 def forget_spent_total() -> None:
     """Ask the cache again on the next call (tests clear the cache between cases)."""
-    global _total_spent_in
-    _total_spent_in = None
+    global _total_spent_until
+    _total_spent_until = None

@@ -154,7 +154,7 @@ def rate_limited(block: ratelimit.Block | None) -> Refusal:
 
 
 def secret_checks_suspended(block: ratelimit.Block) -> Refusal:
-    """429 for a secret the guard will not ask argon2 about until the window ends."""
+    """429 for a secret the guard will not ask argon2 about until the total lets it."""
     return Refusal(
         429,
         "RATE_LIMITED",

@@ -211,6 +211,9 @@ def test_the_total_budget_caps_a_flood_over_many_ids_and_says_so():
     assert missed == []
     budget = line_starting(lines, "    argon2 budget:")
     assert "198 real key ids x 20, capped at 200 for all ids together" in budget
+    assert (
+        "(APIKEYS_SECRET_FAILURES_TOTAL, a sliding window: then one every 3 s per worker)" in budget
+    )
     assert "= 200 wrong secrets run argon2 per 300 s window" in budget
     assert "it sent 3,000, more: past that it costs what (c) costs" in budget
 

@@ -52,9 +52,47 @@ def test_the_total_argon2_budget_counts_refusals_of_every_key_id_together(settin
     assert ratelimit.total_budget_spent() is None
     ratelimit.record_secret_failure("c" * 12)
     block = ratelimit.total_budget_spent()
-    assert block is not None and block.retry_after == 240
-    clock["t"] += 240  # a new window
+    assert block is not None and block.retry_after == 240  # this window's three, alone
+
+
+def test_the_total_slides_the_previous_windows_refusals_decay_instead_of_vanishing(settings, clock):
+    """3 per 300 s: at the next window's start the last window's 3 still count whole;
+    they weigh less every second, so one refusal fits as soon as a second has passed,
+    and the next when a third of the window has."""
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 3
+    settings.APIKEYS_SECRET_FAILURES_WINDOW = 300
+    clock["t"] = 300 * 4000 + 60
+    for n in range(3):
+        ratelimit.record_secret_failure(f"{n:012d}")
+    clock["t"] = 300 * 4001  # the next window: 3 x (1 - 0/300) = 3
+    block = ratelimit.total_budget_spent()
+    assert block is not None and block.retry_after == 1
+    clock["t"] += 1  # 3 x 299/300 < 3
     assert ratelimit.total_budget_spent() is None
+    ratelimit.record_secret_failure("d" * 12)  # 3 x 299/300 + 1 >= 3 until 100 s in
+    block = ratelimit.total_budget_spent()
+    assert block is not None and block.retry_after == 99
+    clock["t"] += 99.5
+    assert ratelimit.total_budget_spent() is None
+
+
+def test_a_sustained_flood_gets_one_argon2_run_every_window_over_total_seconds(settings, clock):
+    """50 per 300 s. A fixed window would let fifty run in a row at every window's
+    start; sliding, after the first window's fifty a flood gets one every 6 s."""
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 50
+    settings.APIKEYS_SECRET_FAILURES_WINDOW = 300
+    start = 300 * 4000.0
+    runs: list[float] = []
+    for tick in range(0, 9000):  # a guess every 0.1 s for 15 minutes
+        clock["t"] = start + tick / 10
+        if ratelimit.total_budget_spent() is None:
+            ratelimit.record_secret_failure(f"{tick:012d}")
+            runs.append(clock["t"] - start)
+    assert len([t for t in runs if t < 300]) == 50  # the budget, at once
+    later = [t for t in runs if t >= 300]
+    assert 95 <= len(later) <= 105  # 600 s at one per 6 s
+    for first in range(300, 900, 12):  # never more than three in any 12 s after that
+        assert len([t for t in later if first <= t < first + 12]) <= 3
 
 
 def test_a_total_of_zero_switches_the_total_budget_off(settings, clock):
@@ -64,9 +102,9 @@ def test_a_total_of_zero_switches_the_total_budget_off(settings, clock):
     assert ratelimit.total_budget_spent() is None
 
 
-def test_a_spent_total_is_remembered_for_the_rest_of_its_window(settings, clock, monkeypatch):
+def test_a_spent_total_is_remembered_until_it_has_decayed(settings, clock, monkeypatch):
     """A flood past the total asks on every request: once spent, the cache is not asked
-    again in that window; a new window or a new limit asks again."""
+    again until the count can have fallen under the limit; new settings ask again."""
     from apikeys.guard.sharedcache import shared_cache
 
     settings.APIKEYS_SECRET_FAILURES_TOTAL = 2
@@ -75,21 +113,23 @@ def test_a_spent_total_is_remembered_for_the_rest_of_its_window(settings, clock,
     for key_id in ("a" * 12, "b" * 12):
         ratelimit.record_secret_failure(key_id)
     reads = []
-    real_get = shared_cache.get
-    monkeypatch.setattr(shared_cache, "get", lambda *a, **kw: reads.append(a) or real_get(*a, **kw))
+    real_get_many = shared_cache.get_many
+    monkeypatch.setattr(
+        shared_cache, "get_many", lambda *a, **kw: reads.append(a) or real_get_many(*a, **kw)
+    )
 
     assert ratelimit.total_budget_spent() is not None
     assert len(reads) == 1
     clock["t"] += 100
     block = ratelimit.total_budget_spent()
-    assert block is not None and block.retry_after == 190  # still the window's end
+    assert block is not None and block.retry_after == 190  # the window's end, then decay
     assert len(reads) == 1  # answered from memory
 
     settings.APIKEYS_SECRET_FAILURES_TOTAL = 5  # a higher limit: not spent any more
     assert ratelimit.total_budget_spent() is None
     assert len(reads) == 2
     settings.APIKEYS_SECRET_FAILURES_TOTAL = 2
-    clock["t"] += 200  # the next window starts empty
+    clock["t"] += 200  # 10 s into the next window: 2 x 290/300 < 2
     assert ratelimit.total_budget_spent() is None
     assert len(reads) == 3
 
