@@ -82,7 +82,8 @@ def record_failure(ip: str) -> None:
 # fixed window would hand a sustained flood a fresh fifty argon2 runs in a row at
 # every window's start, stalling every worker for a second each time; sliding, a
 # flood past the total gets one every WINDOW / TOTAL seconds (6 s by default), and
-# a key answered 429 meanwhile is told to come back within seconds. A few wrong
+# a key answered 429 meanwhile is told when to try again, in seconds (under a
+# sustained flood it may find the slot taken again). A few wrong
 # secrets now and then never come near it.
 
 _BUDGET_PREFIX = "apikeys:secret-failures"
@@ -148,7 +149,8 @@ def _total_free_at(
 # sliding count falls under the limit, with the settings it was read under) and asks
 # the cache no more before then. The count only grows meanwhile unless the cache
 # loses it (a flush, an eviction, the fallback to process memory); the memo then
-# keeps the suspension a few seconds more, erring on the side of no argon2.
+# keeps the suspension at most about one window more, erring on the side of no
+# argon2.
 _total_spent_until: tuple[float, int, int] | None = None
 
 

@@ -88,7 +88,7 @@ def test_one_client_is_made_per_pool_and_kept(cache, monkeypatch):
         cache.set(f"t:{n}", n, 60)
         cache.get(f"t:{n}")
         cache.incr_within("t:n", 1, timeout=60)
-    assert len(made) <= 1  # Django's own client makes 60 here
+    assert len(made) == 1  # Django's own client makes 60 here
     assert cache._cache.get_client(write=True) is cache._cache.get_client(write=False)
 
 

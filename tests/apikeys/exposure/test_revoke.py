@@ -188,7 +188,7 @@ def test_guesses_spread_over_many_keys_stop_at_the_guards_total_budget(
     assert revoke(api, guesses, REMOTE_ADDR="198.51.100.7").status_code == 202
     assert argon2_calls["verify"] == 5  # one guess per id, yet only the total's worth
     # Past the total, a report of a key no process verified lately is not checked (the
-    # answer is 202 all the same); it is exposed once a report comes in a new window.
+    # answer is 202 all the same); it is exposed once a report comes after the count has decayed.
     assert revoke(api, [leaked_plaintext], REMOTE_ADDR="198.51.100.8").status_code == 202
     assert argon2_calls["verify"] == 5
     assert APIKey.objects.get(pk=leaked.pk).status() == "active"
