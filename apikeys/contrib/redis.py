@@ -18,7 +18,8 @@ Redis and be swapped freely). The differences:
   ``add`` and ``incr`` make that three round trips (SET NX, EXISTS, INCRBY), and a
   key that expires between them must be handled by the caller. Here it is one Lua
   script, atomic in Redis, so the counter always has its lifetime. A Redis that
-  refuses scripts (some managed services do) gets the three round trips instead.
+  refuses scripts (some managed services do) gets SET NX and INCRBY instead (and
+  an EXPIRE for a new counter).
 
 :mod:`apikeys.guard.sharedcache` uses :meth:`RedisCache.incr_within` when the cache
 has it and ``add`` + ``incr`` on any other backend. ``redis`` is imported only when the
@@ -111,6 +112,8 @@ class RedisCache(django_redis.RedisCache):
         key = self.make_and_validate_key(key, version=version)
         if timeout == DEFAULT_TIMEOUT:
             timeout = self.default_timeout
-        lifetime = None if timeout is None else max(1, math.ceil(timeout))
+        if timeout is not None and timeout <= 0:
+            return delta  # as Django's add + incr: a counter that expires at once
+        lifetime = None if timeout is None else math.ceil(timeout)
         client = cast(RedisCacheClient, self._cache)
         return client.incr_within(key, delta, lifetime)

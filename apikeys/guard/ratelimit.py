@@ -81,16 +81,16 @@ def record_failure(ip: str) -> None:
 # within the last WINDOW seconds (as Cloudflare's rate limiting estimates it). A
 # fixed window would hand a sustained flood a fresh fifty argon2 runs in a row at
 # every window's start, stalling every worker for a second each time; sliding, a
-# flood past the total gets one every WINDOW / TOTAL seconds (6 s by default), and
-# a key answered 429 meanwhile is told when to try again, in seconds (under a
-# sustained flood it may find the slot taken again). A few wrong
-# secrets now and then never come near it.
+# flood past the total gets one every WINDOW / TOTAL seconds on average (6 s by
+# default), and a key answered 429 meanwhile is told when to try again, in seconds
+# (under a sustained flood it may find the slot taken again). A few wrong secrets
+# now and then never come near it.
 
 _BUDGET_PREFIX = "apikeys:secret-failures"
 
 
 def _budget_window(now: float) -> tuple[int, int]:
-    length = max(1, int(apikeys_settings.SECRET_FAILURES_WINDOW))
+    length = _budget_window_length()
     number = int(now // length)
     return number, max(1, math.ceil((number + 1) * length - now))
 
@@ -170,7 +170,8 @@ def total_budget_spent() -> Block | None:
     now = _now()
     if _total_spent_until is not None:
         until, memo_limit, memo_length = _total_spent_until
-        if (memo_limit, memo_length) == (limit, length) and now < until:
+        # Never beyond two windows ahead: a clock stepped back must not stretch it.
+        if (memo_limit, memo_length) == (limit, length) and now < until <= now + 2 * length:
             return Block(retry_after=max(1, math.ceil(until - now)))
     window = int(now // length)
     found = shared_cache.get_many([_total_key(window - 1), _total_key(window)])

@@ -63,6 +63,23 @@ def test_a_fractional_timeout_is_rounded_up_and_none_means_no_expiry(cache, serv
     assert server.ttl(cache.make_key("t:forever")) == -1
 
 
+def test_a_timeout_of_zero_counts_nothing_as_djangos_add_and_incr_do(cache, server):
+    assert cache.incr_within("t:zero", 3, timeout=0) == 3
+    assert cache.incr_within("t:zero", 3, timeout=0) == 3
+    assert not server.exists(cache.make_key("t:zero"))
+
+
+def test_a_redis_that_times_out_is_the_breakers_business_and_scripts_stay_on(cache, private_redis):
+    cache.incr_within("t:n", 1, timeout=60)
+    private_redis.freeze()
+    try:
+        with pytest.raises(redis.exceptions.TimeoutError):
+            cache.incr_within("t:n", 1, timeout=60)
+    finally:
+        private_redis.thaw()
+    assert cache._cache.scripting is True
+
+
 def test_it_is_djangos_redis_cache_for_everything_else(cache, private_redis):
     """Same keys, same values: a site can swap one backend for the other."""
     django_cache = DjangosRedisCache(private_redis.url, {"KEY_PREFIX": "nunu"})

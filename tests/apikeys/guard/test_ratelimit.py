@@ -76,6 +76,31 @@ def test_the_total_slides_the_previous_windows_refusals_decay_instead_of_vanishi
     assert ratelimit.total_budget_spent() is None
 
 
+def test_a_window_past_the_limit_on_its_own_decays_through_the_next(settings, clock):
+    """4 refusals against 3 in one window: free again a quarter into the next one
+    (4 x (1 - 75/300) = 3 is not under 3; a moment later it is)."""
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 3
+    settings.APIKEYS_SECRET_FAILURES_WINDOW = 300
+    start = 300 * 4000
+    clock["t"] = start + 10
+    for n in range(4):
+        ratelimit.record_secret_failure(f"{n:012d}")
+    block = ratelimit.total_budget_spent()
+    assert block is not None and block.retry_after == 290 + 75
+    clock["t"] = start + 300 + 75.5
+    assert ratelimit.total_budget_spent() is None
+
+
+def test_a_clock_stepped_back_does_not_stretch_the_remembered_suspension(settings, clock):
+    settings.APIKEYS_SECRET_FAILURES_TOTAL = 1
+    settings.APIKEYS_SECRET_FAILURES_WINDOW = 300
+    clock["t"] = 300 * 4000 + 10
+    ratelimit.record_secret_failure("a" * 12)
+    assert ratelimit.total_budget_spent() is not None
+    clock["t"] -= 3600  # NTP stepped the clock back an hour
+    assert ratelimit.total_budget_spent() is None  # asked the cache: nothing counted then
+
+
 def test_a_sustained_flood_gets_one_argon2_run_every_window_over_total_seconds(settings, clock):
     """50 per 300 s. A fixed window would let fifty run in a row at every window's
     start; sliding, after the first window's fifty a flood gets one every 6 s."""
