@@ -5,10 +5,10 @@
     c   no key                                    e2  our DRF adapter (apikeys.contrib.drf)
     d   wrong secret for one real key id               on the same trivial view
         (past its argon2 budget)                  f   plain Django JSON view, no auth
-    d2  (a)'s request while 8 connections send    h   valid key, the same trivial view as
-        wrong secrets for many real key ids           (e) behind our guard
-        from random IPv6 /64s; d2a is the same
-        request on that server without the flood
+    d2  (a)'s request while 8 connections send    f1  (f) reading (h)'s key row once, as
+        wrong secrets for many real key ids           the guard must (SPEC §5), no auth
+        from random IPv6 /64s; d2a is the same    h   valid key, the same trivial view as
+        request on that server without the flood      (e) behind our guard
 
 A case's numbers are the median over rounds of what the load generator saw;
 ``sent`` counts every request completed, warm-ups included, for the usage check.
@@ -23,12 +23,13 @@ from dataclasses import dataclass, field
 from bench import load
 
 TRIVIAL = "/api/v1/bench/trivial"  # bench.urls: (e)'s view, behind our guard
+KEY_READ = "/bench/key-read"  # bench.urls: (f) plus the guard's one query, ?id=<key id>
 ADAPTER = "/bench/drf-adapter"  # bench.urls: (e)'s view behind apikeys.contrib.drf
 
-# Every pair a ratio compares runs back to back (d c, c b, b a, a e, e e2, h f, d2a d2),
+# Every pair a ratio compares runs back to back (d c, c b, b a, a e, e e2, f1 h, h f, d2a d2),
 # and every other round runs in reverse (ABBA), so a drift in the machine's other load
 # cancels out. d2 floods a server of its own, last (first in reverse rounds).
-ORDER = ("d", "c", "b", "a", "e", "e2", "h", "f", "d2a", "d2")
+ORDER = ("d", "c", "b", "a", "e", "e2", "f1", "h", "f", "d2a", "d2")
 ALL = ",".join(name for name in ORDER if name != "d2a")  # d2 brings its baseline along
 _NAME = re.compile(r"d2a|[a-z]\d?")
 
@@ -106,6 +107,7 @@ def parse_names(text: str) -> list[str]:
 def define(
     *,
     valid_key: str,
+    valid_key_id: str,
     wrong_secret_key: str,
     drf_key: str,
     header: str,
@@ -144,6 +146,14 @@ def define(
             200,
         ),
         Case("f", "plain Django JSON view, no auth", GUARDED, "/bench/plain", None, 200),
+        Case(
+            "f1",
+            "(f) reading the key's row, no auth",
+            GUARDED,
+            f"{KEY_READ}?id={valid_key_id}",
+            None,
+            200,
+        ),
         Case("h", "valid key, trivial JSON view", GUARDED, TRIVIAL, key_header, 200),
     ]
     if adapter:

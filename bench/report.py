@@ -239,6 +239,16 @@ def ratio_lines(
         TARGET_E2_OVER_E,
         " (our DRF adapter vs HasAPIKey, both DRF on a trivial view)",
     )
+    v.reported(
+        "h/f1",
+        per_round(cases, "h", "f1"),
+        "our guard vs (f) plus the one key read SPEC §5 requires: the guard beyond that query",
+    )
+    v.reported(
+        "f1/f",
+        per_round(cases, "f1", "f"),
+        "the key read alone: the most h/f can be on this database",
+    )
     v.reported("h/e", per_round(cases, "h", "e"), "our guard vs HasAPIKey, both on a trivial view")
     v.reported("e2/h", per_round(cases, "e2", "h"), "the DRF adapter vs the middleware, same view")
     v.reported(

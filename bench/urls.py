@@ -4,6 +4,11 @@
   (case e), the usual way to guard a DRF API with keys.
 * ``/bench/plain``: a plain Django JSON view without any authentication (case f),
   the ceiling for this machine, this middleware stack and gunicorn.
+* ``/bench/key-read?id=<key id>``: the plain view after reading that key's row the
+  way the guard does (``apikeys.guard.lookup.key_by_id``), no authentication (case
+  f1): the least the guard can cost, since SPEC §5 reads status, expiry and
+  permissions fresh on every request. (h) against it is what the guard costs
+  beyond that one query.
 * ``/api/v1/bench/trivial``: the same trivial view behind our guard (case h), so
   the guard and ``HasAPIKey`` are also compared on identical views: case (a)'s
   view reads a real page of runs, which costs more than either guard.
@@ -23,6 +28,7 @@ from rest_framework_api_key.permissions import HasAPIKey
 
 from api.permissions import READ_RUNS
 from apikeys.decorators import require_permission
+from bench.views import key_read, plain
 from nunu_admin.urls import urlpatterns as project_urlpatterns
 
 
@@ -30,10 +36,6 @@ from nunu_admin.urls import urlpatterns as project_urlpatterns
 @permission_classes([HasAPIKey])
 def drf_has_api_key(request: Request) -> Response:
     return Response({"data": {"ok": True}})
-
-
-def plain(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"data": {"ok": True}})
 
 
 @require_permission(READ_RUNS)
@@ -45,6 +47,7 @@ urlpatterns = [
     path("api/v1/bench/trivial", guarded_trivial),
     path("bench/drf", drf_has_api_key),
     path("bench/plain", plain),
+    path("bench/key-read", key_read),
     *project_urlpatterns,
 ]
 

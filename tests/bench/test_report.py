@@ -110,6 +110,14 @@ def test_h_over_f_is_a_target():
     assert len(missed) == 1
 
 
+def test_f1_shows_how_much_of_h_over_f_is_the_key_read_spec_5_requires():
+    cases = given(case("f1", result(800)), case("h", result(720)), case("f", result(1000)))
+    lines, missed = lines_for(cases)
+    assert line_starting(lines, "h/f1 = 0.90   (reported: our guard vs (f) plus the one key read")
+    assert line_starting(lines, "f1/f = 0.80   (reported: the key read alone")
+    assert [line.split(" =")[0] for line in missed] == ["MISSED h/f"]
+
+
 # --- d: the argon2 budget ----------------------------------------------------------
 
 
@@ -252,7 +260,8 @@ def test_d2_counts_the_floods_answers_by_status():
         ("abcdefh", ["d", "c", "b", "a", "e", "h", "f"]),
         ("a,d2", ["a", "d2a", "d2"]),
         ("ad2e2", ["a", "e2", "d2a", "d2"]),
-        ("all", ["d", "c", "b", "a", "e", "e2", "h", "f", "d2a", "d2"]),
+        ("f1h", ["f1", "h"]),
+        ("all", ["d", "c", "b", "a", "e", "e2", "f1", "h", "f", "d2a", "d2"]),
     ],
 )
 def test_cases_are_named_by_letters_or_commas_and_run_in_a_fixed_order(asked, names):
@@ -261,13 +270,13 @@ def test_cases_are_named_by_letters_or_commas_and_run_in_a_fixed_order(asked, na
 
 @pytest.mark.parametrize("asked", ["x", "a,zz", "d3"])
 def test_an_unknown_case_is_refused_with_the_known_ones(asked):
-    with pytest.raises(ValueError, match="the cases are d, c, b, a, e, e2, h, f, d2"):
+    with pytest.raises(ValueError, match="the cases are d, c, b, a, e, e2, f1, h, f, d2"):
         bench_cases.parse_names(asked)
 
 
 def test_every_compared_pair_runs_back_to_back():
     order = bench_cases.ORDER
-    for top, bottom in [("a", "b"), ("c", "b"), ("a", "e"), ("e2", "e"), ("h", "f")]:
+    for top, bottom in [("a", "b"), ("c", "b"), ("a", "e"), ("e2", "e"), ("h", "f"), ("h", "f1")]:
         assert abs(order.index(top) - order.index(bottom)) == 1
     assert order.index("d2") - order.index("d2a") == 1
     assert abs(order.index("d") - order.index("c")) == 1
