@@ -35,8 +35,8 @@ other work shares the machine. Targets: a/b >= 0.80 (stretch 0.90), a/e >= 1.25,
 c no slower than b, h/f >= 0.80, e2/e >= 1.30; d2: (a)'s p99 within 2 x and its
 req/s at least 0.8 x of what they are without the flood. d/c is reported with
 the argon2 budget it ran under; h/f1 and f1/f split h/f into the guard's own cost
-and the one key read SPEC §5 requires on every request. Then (g): the key list page with 10,000 keys,
-page 1 of 50, under 100 ms.
+and the one key read SPEC §5 requires on every request. Then (g): the key list
+page with 10,000 keys, page 1 of 50, under 100 ms.
 
 The exit status is 0 whenever the measurement ran: a missed target prints a
 MISSED line, it is not a failure. Everything started is stopped and everything

@@ -114,7 +114,7 @@ def test_f1_shows_how_much_of_h_over_f_is_the_key_read_spec_5_requires():
     cases = given(case("f1", result(800)), case("h", result(720)), case("f", result(1000)))
     lines, missed = lines_for(cases)
     assert line_starting(lines, "h/f1 = 0.90   (reported: our guard vs (f) plus the one key read")
-    assert line_starting(lines, "f1/f = 0.80   (reported: the key read alone")
+    assert line_starting(lines, "f1/f = 0.80   (reported: what that one key read costs (f))")
     assert [line.split(" =")[0] for line in missed] == ["MISSED h/f"]
 
 
