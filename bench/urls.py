@@ -6,9 +6,9 @@
   the ceiling for this machine, this middleware stack and gunicorn.
 * ``/bench/key-read?id=<key id>``: the plain view after reading that key's row the
   way the guard does (``apikeys.guard.lookup.key_by_id``), no authentication (case
-  f1): the least the guard can cost, since SPEC §5 reads status, expiry and
-  permissions fresh on every request. (h) against it is what the guard costs
-  beyond that one query.
+  f1), since SPEC §5 reads status, expiry and permissions fresh on every
+  request: f1/f is what that read costs, h/f1 the guard beyond it (f1, like f,
+  also runs the site's CSP and messages middleware, which /api/ skips).
 * ``/api/v1/bench/trivial``: the same trivial view behind our guard (case h), so
   the guard and ``HasAPIKey`` are also compared on identical views: case (a)'s
   view reads a real page of runs, which costs more than either guard.
