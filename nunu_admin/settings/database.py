@@ -43,8 +43,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # Prepared statements: a query run 5 times on a connection (psycopg's threshold) is
     # prepared, so the server stops parsing and planning it. Every API request runs the
     # guard's key read (SPEC §5) and the same few view queries, so this is a hot path:
-    # `make bench` on PostgreSQL (3 rounds, threshold 1) measured h +22% and a +24% req/s
-    # with them (2026-12-03).
+    # `make bench` on PostgreSQL (3 rounds each, 2026-12-03): h 1790 -> 2255 req/s and
+    # a 742 -> 977; h/f 0.60 -> 0.65 (f, which queries nothing, drifted 2999 -> 3496).
     # They need server-side binding (psycopg's Cursor; its ClientCursor cannot prepare).
     # Django turns them off by default for connection poolers: behind PgBouncer in
     # transaction mode older than 1.21 (or without max_prepared_statements), set
