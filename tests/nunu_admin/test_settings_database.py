@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import runpy
 from pathlib import Path
 
@@ -15,7 +16,11 @@ POSTGRES = "postgres://nunu@db.example.com:5432/nunu"
 
 
 def database_settings(monkeypatch, **env: str) -> dict:
-    for name in ("DATABASE_PREPARED_STATEMENTS", "DATABASE_STATEMENT_TIMEOUT"):
+    for name in (
+        "DATABASE_PREPARED_STATEMENTS",
+        "DATABASE_STATEMENT_TIMEOUT",
+        "DATABASE_CONNECT_TIMEOUT",
+    ):
         monkeypatch.delenv(name, raising=False)
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -50,12 +55,13 @@ def test_sqlite_gets_none_of_the_postgresql_options(monkeypatch, tmp_path):
 
 
 def test_the_guards_key_read_is_prepared_on_postgresql(make_key, project):
-    if connection.vendor != "postgresql" or not connection.settings_dict["OPTIONS"].get(
-        "server_side_binding"
-    ):
-        pytest.skip("prepared statements are a PostgreSQL setting, on in nunu's settings")
+    # Only the database or an explicit opt-out skips: settings that lost the option fail.
+    if connection.vendor != "postgresql":
+        pytest.skip("prepared statements are a PostgreSQL setting")
+    if os.environ.get("DATABASE_PREPARED_STATEMENTS", "1") in {"0", "false", "no", "off"}:
+        pytest.skip("DATABASE_PREPARED_STATEMENTS switches them off for this run")
     key, _ = make_key(project)
-    for _ in range(6):  # one more than the threshold
+    for _ in range(connection.settings_dict["OPTIONS"]["prepare_threshold"] + 1):
         assert key_by_id(key.key_id).pk == key.pk
     with connection.cursor() as cursor:
         cursor.execute("SELECT statement FROM pg_prepared_statements")
