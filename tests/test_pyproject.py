@@ -16,8 +16,9 @@ from django.template import engines
 ROOT = Path(__file__).resolve().parents[1]
 PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
 APP = ROOT / "apikeys"
-# The adapters import their framework only when a host uses them (the extras).
-OPTIONAL = APP / "contrib"
+# The adapters import their framework only when a host uses them, and the guard its
+# PostgreSQL driver only on PostgreSQL (the extras).
+OPTIONAL = (APP / "contrib", APP / "guard" / "lookup_postgres.py")
 
 
 def distribution_name(requirement: str) -> str:
@@ -43,7 +44,7 @@ def third_party_imports(path: Path) -> set[str]:
 def imported_distributions(*, optional: bool) -> set[str]:
     found = set()
     for path in APP.rglob("*.py"):
-        if path.is_relative_to(OPTIONAL) == optional:
+        if any(path.is_relative_to(part) for part in OPTIONAL) == optional:
             for module in third_party_imports(path):
                 found.add(distribution_of(module, path.relative_to(ROOT)))
     return found
@@ -76,4 +77,4 @@ def test_the_adapters_import_only_the_core_dependencies_and_their_extras():
         for requirement in requirements
     }
     assert imported_distributions(optional=True) <= declared | extras
-    assert set(PROJECT["optional-dependencies"]) == {"drf", "ninja", "redis"}
+    assert set(PROJECT["optional-dependencies"]) == {"drf", "ninja", "redis", "postgres"}

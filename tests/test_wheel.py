@@ -407,7 +407,12 @@ def test_the_wheel_declares_the_runtime_dependencies_and_the_adapters_extras(whe
         for req in requires
         if "extra ==" in req
     }
-    assert extras == {"drf": "djangorestframework", "ninja": "django-ninja", "redis": "redis"}
+    assert extras == {
+        "drf": "djangorestframework",
+        "ninja": "django-ninja",
+        "redis": "redis",
+        "postgres": "psycopg",
+    }
 
 
 def test_the_host_uses_the_installed_copy_not_the_checkout(host):

@@ -15,7 +15,10 @@ This read is the guard's largest cost, so it is kept to what it must be:
   wrapper adds layers (the debug wrapper, execute wrappers) that this one query
   does not need; when something does watch (``assertNumQueries``, the debug
   toolbar, an APM's execute wrapper, DEBUG), the query goes through Django's
-  cursor like any other, so it is seen and counted.
+  cursor like any other, so it is seen and counted. On PostgreSQL in autocommit,
+  not even the driver's cursor: libpq runs a statement prepared once per
+  connection (apikeys.guard.lookup_postgres), which saves about a tenth of a
+  trivial request.
 * **The query is the connection's health check.** With ``CONN_HEALTH_CHECKS``,
   Django asks a reused connection ``SELECT 1`` before the first query of every
   request: on PostgreSQL a round trip of its own, as long as the guard's query.
@@ -28,6 +31,7 @@ This read is the guard's largest cost, so it is kept to what it must be:
 from __future__ import annotations
 
 import functools
+from types import ModuleType
 from typing import Any
 
 from django.db import connections, router
@@ -103,6 +107,28 @@ def _lookup_sql(alias: str) -> str:
     return f"SELECT {columns} FROM {table} WHERE {quote('key_id')} = %(key_id)s"  # noqa: S608
 
 
+@functools.cache
+def _postgres(alias: str) -> ModuleType | None:
+    """apikeys.guard.lookup_postgres on a PostgreSQL database that Django reaches with
+    psycopg 3, imported only there (psycopg is not a dependency of apikeys, and with
+    psycopg2 the read goes through its cursor as on any other database)."""
+    if connections[alias].vendor != "postgresql":
+        return None
+    from django.db.backends.postgresql.psycopg_any import is_psycopg3
+
+    if not is_psycopg3:
+        return None
+    from apikeys.guard import lookup_postgres
+
+    return lookup_postgres
+
+
+@functools.cache
+def _postgres_sql(alias: str) -> bytes:
+    """The query as libpq takes it: the parameter is ``$1``."""
+    return _lookup_sql(alias).replace("%(key_id)s", "$1").encode()
+
+
 def _fetch_checking_health(
     connection: BaseDatabaseWrapper, alias: str, key_id: str
 ) -> tuple[Any, ...] | None:
@@ -144,6 +170,9 @@ def _fetch(connection: BaseDatabaseWrapper, alias: str, key_id: str) -> tuple[An
     connection.validate_thread_sharing()
     connection.validate_no_broken_transaction()
     with connection.wrap_database_errors:
+        postgres = _postgres(alias)
+        if postgres is not None and postgres.applies(connection.connection, connection.timezone):
+            return postgres.fetch(connection.connection, _postgres_sql(alias), key_id)
         cursor = connection.create_cursor()
         try:
             cursor.execute(sql, params)
