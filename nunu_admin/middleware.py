@@ -1,6 +1,6 @@
-"""The site's versions of two middleware that cost on every /api/ request and do nothing there.
+"""The site's versions of middleware that cost on every /api/ request and do nothing there.
 
-Every API request passes the whole MIDDLEWARE stack after the guard. Two of its
+Every API request passes the whole MIDDLEWARE stack after the guard. Some of its
 members spend time on an answer they leave unchanged:
 
 * django-csp's middleware builds its policy string (twice: the enforced policy
@@ -12,17 +12,27 @@ members spend time on an answer they leave unchanged:
   for the next page a browser renders, and an API client renders none.
   :class:`MessageMiddleware` leaves API requests alone; the dashboard's
   requests are handled exactly as before.
+* Django's session and authentication middleware read the session cookie and
+  make ``request.user`` lazily on every request. An API request is
+  authenticated by its key alone (the guard), so :class:`SessionMiddleware`
+  and :class:`AuthenticationMiddleware` leave it without a session: a browser
+  signed in to the dashboard that calls /api/ is not a signed-in user there,
+  no API view can mistake it for one (``request.user`` is anonymous), and no
+  API answer sets or refreshes a session cookie.
 
-Both are subclasses of the originals, so Django's checks that look for them
-(``admin.E409``) still find them.
+All are subclasses of the originals, so Django's checks that look for them
+(``admin.E408``-``E410``) still find them.
 """
 
 from __future__ import annotations
 
 from csp import middleware as csp_middleware
 from django.conf import settings
+from django.contrib.auth import middleware as auth_middleware
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.messages import middleware as messages_middleware
-from django.http import HttpRequest
+from django.contrib.sessions import middleware as sessions_middleware
+from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 
 from apikeys.conf import apikeys_settings
@@ -66,5 +76,30 @@ class MessageMiddleware(messages_middleware.MessageMiddleware):
     # process_response is Django's own: it already passes over a request without storage.
     def process_request(self, request: HttpRequest) -> None:
         if request.path.startswith(apikeys_settings.API_PREFIX):
+            return
+        super().process_request(request)
+
+
+class SessionMiddleware(sessions_middleware.SessionMiddleware):
+    """Django's session middleware for every path but the API's: no session there."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if request.path.startswith(apikeys_settings.API_PREFIX):
+            return
+        super().process_request(request)
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if not hasattr(request, "session"):
+            return response
+        return super().process_response(request, response)
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's authentication middleware for every path but the API's, where the
+    caller is a key (``request.api_key``) and ``request.user`` is anonymous."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        if request.path.startswith(apikeys_settings.API_PREFIX):
+            request.user = AnonymousUser()
             return
         super().process_request(request)

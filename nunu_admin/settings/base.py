@@ -58,14 +58,16 @@ MIDDLEWARE = [
     # A database that is down answers the dashboard's 503 page, never a 500 (SPEC §10).
     "apikeys.dashboard.unavailable.DatabaseUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    # django-csp's and Django's middleware that return early under /api/, where they
-    # would only spend time (nunu_admin.middleware says why each is safe to skip).
+    # The nunu_admin.middleware entries are django-csp's and Django's own, returning
+    # early under /api/, where they would only spend time, and where a dashboard's
+    # session cookie must not make the caller a user (nunu_admin.middleware says why
+    # each is safe to skip).
     "nunu_admin.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    "nunu_admin.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "nunu_admin.middleware.AuthenticationMiddleware",
     "nunu_admin.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -1,13 +1,20 @@
-"""nunu_admin.middleware: django-csp's and Django's messages middleware, idle under /api/."""
+"""nunu_admin.middleware: django-csp's and Django's messages, session and authentication
+middleware, idle under /api/."""
 
 from __future__ import annotations
 
 import pytest
-from django.contrib.sessions.middleware import SessionMiddleware
+from django.conf import settings as django_settings
+from django.contrib.auth import get_user_model
 from django.http import HttpResponse
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 
-from nunu_admin.middleware import CSPMiddleware, MessageMiddleware
+from nunu_admin.middleware import (
+    AuthenticationMiddleware,
+    CSPMiddleware,
+    MessageMiddleware,
+    SessionMiddleware,
+)
 
 
 @pytest.fixture
@@ -72,6 +79,25 @@ def test_a_page_has_message_storage_and_an_api_request_none(db):
     assert seen == {"/accounts/login/": True, "/api/v1/runs": False}
 
 
-def test_the_site_uses_both(settings):
-    assert "nunu_admin.middleware.CSPMiddleware" in settings.MIDDLEWARE
-    assert "nunu_admin.middleware.MessageMiddleware" in settings.MIDDLEWARE
+def test_a_page_has_its_user_and_an_api_request_an_anonymous_one_and_no_session(db):
+    user = get_user_model().objects.create_user("ada", password="x")
+    browser = Client()
+    browser.force_login(user)
+    cookie = browser.cookies[django_settings.SESSION_COOKIE_NAME].value
+    seen = {}
+
+    def view(request):
+        seen[request.path] = (hasattr(request, "session"), request.user.is_authenticated)
+        return HttpResponse("ok")
+
+    middleware = SessionMiddleware(AuthenticationMiddleware(view))
+    for path in ("/accounts/login/", "/api/v1/runs"):
+        request = RequestFactory().get(path)
+        request.COOKIES[django_settings.SESSION_COOKIE_NAME] = cookie
+        middleware(request)
+    assert seen == {"/accounts/login/": (True, True), "/api/v1/runs": (False, False)}
+
+
+def test_the_site_uses_them_all(settings):
+    for name in ("CSP", "Message", "Session", "Authentication"):
+        assert f"nunu_admin.middleware.{name}Middleware" in settings.MIDDLEWARE
