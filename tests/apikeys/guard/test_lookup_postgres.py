@@ -16,6 +16,7 @@ from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transacti
 from django.utils import timezone
 
 from api.permissions import READ_RUNS
+from apikeys import services
 from apikeys.guard.lookup import GUARD_FIELDS, key_by_id
 from apikeys.models import APIKey
 
@@ -201,3 +202,17 @@ def _wait_until_blocked(session, timeout: float = 10.0) -> None:
             return
         time.sleep(0.01)
     raise AssertionError("the reader never reached the server")
+
+
+def test_through_the_guard_a_deactivation_refuses_the_very_next_request(project, make_key, client):
+    """SPEC §5 on this path: the row is read fresh, even for a key verified a moment ago."""
+    key, plaintext = make_key(project, [READ_RUNS])
+    headers = {"x-api-key": plaintext}
+    if _prepared_in_session():  # by an earlier test on this connection
+        connection.connection.execute("DEALLOCATE apikeys_key_by_id")
+    assert client.get("/api/v1/runs", headers=headers, secure=True).status_code == 200
+    services.key_deactivate(key=key, actor=services.Actor.cli())
+    response = client.get("/api/v1/runs", headers=headers, secure=True)
+    assert response.status_code == 403
+    assert response.json()["code"] == "DISABLED_API_KEY"
+    assert _prepared_in_session() == ["apikeys_key_by_id"]  # the reads went through libpq
