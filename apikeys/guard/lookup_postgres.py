@@ -17,7 +17,7 @@ issue the BEGIN before the first statement, so the caller uses the cursor there.
 Errors become psycopg's exceptions, as the cursor raises them: a lost connection
 an ``OperationalError``, a server error the class of its SQLSTATE. A statement
 that vanished from the session (``DISCARD ALL``, ``DEALLOCATE ALL``) is prepared
-again once.
+again once; one the session already has under its name is replaced.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from psycopg.adapt import Transformer
 
 _STATEMENT = b"apikeys_key_by_id"
 _STATEMENT_GONE = "26000"  # invalid_sql_statement_name
+_STATEMENT_EXISTS = "42P05"  # duplicate_prepared_statement
 _TIMESTAMPTZ = psycopg.adapters.types["timestamptz"].oid
 
 # Per psycopg connection: its transformer once the statement is prepared there.
@@ -61,7 +62,9 @@ def fetch(raw: psycopg.Connection[Any], sql: bytes, value: str) -> tuple[Any, ..
             result = pgconn.exec_params(sql, params)
             transformer = Transformer(raw)
         else:
-            transformer = _prepared.get(raw) or _prepare(raw, sql)
+            transformer = _prepared.get(raw)
+            if transformer is None:
+                transformer = _prepare(raw, sql)
             result = pgconn.exec_prepared(_STATEMENT, params)
             if _sqlstate(result) == _STATEMENT_GONE:
                 _prepared.pop(raw, None)
@@ -76,7 +79,13 @@ def fetch(raw: psycopg.Connection[Any], sql: bytes, value: str) -> tuple[Any, ..
 
 
 def _prepare(raw: psycopg.Connection[Any], sql: bytes) -> abc.Transformer:
-    _raise_for(raw.pgconn.prepare(_STATEMENT, sql), raw)
+    result = raw.pgconn.prepare(_STATEMENT, sql)
+    if _sqlstate(result) == _STATEMENT_EXISTS:
+        # A session a pooler handed over, prepared by another process, maybe by another
+        # version of this query: replaced, never trusted.
+        _raise_for(raw.pgconn.exec_(b"DEALLOCATE " + _STATEMENT), raw)
+        result = raw.pgconn.prepare(_STATEMENT, sql)
+    _raise_for(result, raw)
     transformer = _prepared[raw] = Transformer(raw)
     return transformer
 

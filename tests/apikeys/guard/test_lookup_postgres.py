@@ -104,6 +104,17 @@ def test_a_statement_deallocated_in_the_session_is_prepared_again(project, make_
     assert read is not None and read.pk == key.pk
 
 
+def test_a_statement_of_that_name_already_in_the_session_is_replaced(project, make_key):
+    key, _ = make_key(project, [READ_RUNS])
+    connection.close()  # a new session, as a pooler may hand over one already used,
+    connection.ensure_connection()  # prepared by another version of the query
+    connection.connection.execute(
+        "PREPARE apikeys_key_by_id (text) AS SELECT 0, 0, $1, '', '[]', now(), false, '[]'"
+    )
+    read = key_by_id(key.key_id)
+    assert read is not None and read.pk == key.pk and read.is_active
+
+
 def test_with_prepared_statements_off_the_read_prepares_nothing(project, make_key, monkeypatch):
     key, _ = make_key(project, [READ_RUNS])
     raw = connection.connection
