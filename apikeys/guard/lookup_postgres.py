@@ -58,13 +58,12 @@ def fetch(raw: psycopg.Connection[Any], sql: bytes, value: str) -> tuple[Any, ..
     params = [value.encode()]
     with raw.lock:
         pgconn = raw.pgconn
+        transformer: abc.Transformer
         if raw.prepare_threshold is None:
             result = pgconn.exec_params(sql, params)
             transformer = Transformer(raw)
         else:
-            transformer = _prepared.get(raw)
-            if transformer is None:
-                transformer = _prepare(raw, sql)
+            transformer = _prepared.get(raw) or _prepare(raw, sql)
             result = pgconn.exec_prepared(_STATEMENT, params)
             if _sqlstate(result) == _STATEMENT_GONE:
                 _prepared.pop(raw, None)
