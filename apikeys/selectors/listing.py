@@ -21,7 +21,7 @@ from django.utils import timezone
 from apikeys import flags, keys
 from apikeys.conf import key_format
 from apikeys.flags import KeyFlag
-from apikeys.models import APIKey, Project
+from apikeys.models import EXPIRES_SOON_DAYS, APIKey, Project
 from apikeys.permissions import registry
 
 PAGE_SIZE = 50
@@ -90,6 +90,7 @@ class KeySummary:
     active: int
     stale: int
     expiring_soon: int
+    expires_soon_days: int = EXPIRES_SOON_DAYS  # the window expiring_soon counts in
 
 
 @dataclass

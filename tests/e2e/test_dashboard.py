@@ -258,6 +258,8 @@ def test_deactivate_from_the_list_row_swaps_the_row_and_refuses_the_key(
     expect(row).to_have_count(0)
     expect(page.locator("#row-status")).to_contain_text("“row switch” is deleted")
     expect(page.locator("#row-status .messagelist")).to_be_focused()
+    expect(page.locator("#result-count")).to_contain_text("1 key")  # was 2 keys
+    expect(page.locator("#key-summary")).to_contain_text("expiring within 7 days")
     assert not APIKey.objects.filter(pk=key.pk).exists()
 
 

@@ -9,8 +9,10 @@ in a row below it and the answer is the row itself, swapped in place.
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -23,7 +25,7 @@ from apikeys.dashboard.access import ProjectAccess, project_admin_required, proj
 from apikeys.dashboard.actor import actor_of
 from apikeys.dashboard.forms import DeleteKeyForm, EditKeyForm
 from apikeys.dashboard.views.projects import project_context
-from apikeys.models import EXPIRES_SOON_DAYS, APIKey
+from apikeys.models import APIKey
 from apikeys.permissions import registry
 
 
@@ -63,7 +65,6 @@ def key_list(request: HttpRequest, access: ProjectAccess) -> HttpResponse:
         highlight=request.GET.get("highlight", ""),
         status_choices=selectors.STATUS_CHOICES,
         flag_choices=selectors.FLAG_CHOICES,
-        expires_soon_days=EXPIRES_SOON_DAYS,
         permissions=registry.permissions,
         sort_links=_sort_links(params),
         prev_query=params.query(page=str(listing.page.number - 1)),
@@ -155,6 +156,7 @@ def _after_row_action(
     """The key's list row again (nothing after a delete), its confirmation row removed,
     the notice for the live region and the summary counts, out of band."""
     now = timezone.now()
+    params = _listed_params(request)
     context = project_context(
         request,
         access,
@@ -162,12 +164,26 @@ def _after_row_action(
         key_id=key_id,
         summary=selectors.key_summary(access.project, now=now),
         oob_summary=True,
+        params=params,
+        count=None
+        if params is None
+        else selectors.filtered_keys(access.project, params, now=now).count(),
+        oob_count=True,
         notice=notice,
         notice_error=error,
         # Focus stays on the row; with the row gone, on the message saying so.
         swap_focus="status" if deleted else "row",
     )
     return render(request, "apikeys/key_list.html#row-response", context)
+
+
+def _listed_params(request: HttpRequest) -> selectors.KeyListParams | None:
+    """The filters of the list page the row action came from (htmx sends its URL), so
+    its count of keys can follow the action; None when it did not come from the list."""
+    current = request.headers.get("HX-Current-URL", "")
+    if not current:
+        return None
+    return selectors.KeyListParams.from_query(QueryDict(urlsplit(current).query))
 
 
 def _confirm(

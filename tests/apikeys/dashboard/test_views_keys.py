@@ -412,6 +412,26 @@ def test_row_delete_with_htmx_answers_no_row(admin_client, project, make_key):
     assert not APIKey.objects.filter(pk=key.pk).exists()
 
 
+def test_row_delete_updates_the_lists_count_under_its_filters_and_the_summary(
+    admin_client, project, make_key
+):
+    keep = make_key(project, name="alpha-keep")[0]
+    make_key(project, name="beta")
+    gone = make_key(project, name="alpha-gone", expires_at=timezone.now() + timedelta(days=3))[0]
+    headers = {**row_htmx(gone), "HX-Current-URL": f"http://testserver{LIST}?q=alpha"}
+    body = admin_client.post(detail_url(gone, "delete"), headers=headers).content.decode()
+    assert '<p class="result-count" id="result-count" hx-swap-oob="true">' in body
+    assert "1 key matches these filters" in " ".join(body.split())
+    assert "expiring within 7 days" in body  # the summary's window, not a blank
+    assert keep.key_id not in body  # only counts: the rows stay as they are
+
+
+def test_row_action_from_outside_the_list_sends_no_count(admin_client, project, make_key):
+    key = make_key(project, name="nocount")[0]
+    body = admin_client.post(detail_url(key, "deactivate"), headers=row_htmx(key)).content.decode()
+    assert 'id="result-count"' not in body
+
+
 def test_row_delete_of_a_recently_used_key_still_needs_its_name(admin_client, project, make_key):
     key = make_key(project, name="rowbusy")[0]
     APIKey.objects.filter(pk=key.pk).update(last_used_at=timezone.now() - timedelta(days=1))
