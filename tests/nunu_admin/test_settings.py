@@ -58,3 +58,15 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert result.stderr.strip().splitlines() == [
         "manage.py: error: Set DJANGO_SECRET_KEY (or DJANGO_DEBUG=1 on a developer's machine)."
     ]
+
+
+def test_a_django_log_line_is_printed_once_with_debug_on():
+    # Django's own logging gives "django" a console handler of its own under DEBUG.
+    result = manage(
+        "shell",
+        "-c",
+        "import logging; logging.getLogger('django.request').warning('once-marker')",
+        DJANGO_DEBUG="1",
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("once-marker") == 1

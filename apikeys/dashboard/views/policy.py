@@ -122,7 +122,11 @@ def member_add(request: HttpRequest, access: ProjectAccess) -> HttpResponse:
     user_model = get_user_model()
     user = user_model.objects.filter(**{user_model.USERNAME_FIELD: username}).first()
     if user is None:
-        form.add_error("username", f"No user named {username!r}; they must sign up first.")
+        form.add_error(
+            "username",
+            f"No user named {username!r}. There is no sign-up page: whoever runs this site"
+            " creates accounts (in Django's admin, for instance); add them once it exists.",
+        )
         return _page(request, access, member_form=form, status=422)
     if Membership.objects.filter(project=access.project, user=user).exists():
         form.add_error("username", f"{username} is already a member; change their role below.")

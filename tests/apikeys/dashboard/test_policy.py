@@ -224,7 +224,7 @@ def test_adding_an_unknown_user_names_them(client, project, admin_user):
     client.force_login(admin_user)
     response = client.post(SETTINGS + "members/add/", {"username": "ghost", "role": "admin"})
     assert response.status_code == 422
-    assert "No user named &#x27;ghost&#x27;" in response.content.decode()
+    assert "No user named &#x27;ghost&#x27;. There is no sign-up page" in response.content.decode()
 
 
 def test_the_last_admin_cannot_be_removed_or_demoted(client, project, admin_user):
