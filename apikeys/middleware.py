@@ -101,7 +101,7 @@ class APIKeyMiddleware:
         self.get_response = get_response
 
     def __call__(self, http_request: HttpRequest) -> HttpResponse:
-        if not http_request.path.startswith(apikeys_settings.API_PREFIX):
+        if not _under_api(http_request.path):
             return self.get_response(http_request)
         request = api_request(http_request)
         request.api_key = None
@@ -135,7 +135,7 @@ class APIKeyMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """Exceptions a view raises under /api/ become JSON, never Django's HTML pages."""
-        if not request.path.startswith(apikeys_settings.API_PREFIX):
+        if not _under_api(request.path):
             return None
         if isinstance(exception, Http404):
             return _error_for_status(request, 404)
@@ -159,6 +159,13 @@ class APIKeyMiddleware:
 
 
 # --- Routing ---------------------------------------------------------------
+
+
+def _under_api(path: str) -> bool:
+    """Under the API's prefix, or the prefix itself without its slash (``/api``), which
+    a client typing the base URL gets a JSON answer for too, never a site page."""
+    prefix = apikeys_settings.API_PREFIX
+    return path.startswith(prefix) or path == prefix.rstrip("/")
 
 
 def _check(request: HttpRequest) -> tuple[APIKey | None, str | None]:

@@ -240,6 +240,13 @@ def test_an_unknown_path_needs_a_key_first_then_answers_json_404(project, make_k
     assert_error(api(plaintext).get("/api/v1/nothing-here"), 404, "NOT_FOUND")
 
 
+def test_the_api_prefix_without_its_slash_is_the_apis_too(project, make_key, api):
+    assert_error(api().get("/api"), 401, "MISSING_API_KEY")
+    _, plaintext = make_key(project, [READ_RUNS])
+    assert_error(api(plaintext).get("/api"), 404, "NOT_FOUND")
+    assert api().get("/apiary").status_code != 401  # a site path that merely starts alike
+
+
 def test_a_wrong_method_answers_json_405(project, make_key, api):
     _, plaintext = make_key(project, [READ_RUNS])
     response = api(plaintext).request("DELETE", "/api/v1/read")
