@@ -84,9 +84,13 @@ def parse_entry(entry: str) -> Network:
     return network
 
 
+_REPORTED = 5  # bad entries quoted in one error; the rest are counted
+
+
 def normalize(entries: Iterable[str] | str | None) -> list[str]:
     """The allowlist to store: normalized CIDR strings, duplicates collapsed, at most
-    :data:`MAX_ENTRIES`; AllowlistError naming the first bad entry."""
+    :data:`MAX_ENTRIES`; AllowlistError naming every bad entry (the first
+    :data:`_REPORTED`), so a list is mended in one go."""
     if entries is None:
         return []
     if isinstance(entries, str):
@@ -94,8 +98,22 @@ def normalize(entries: Iterable[str] | str | None) -> list[str]:
     if not hasattr(entries, "__iter__"):
         raise AllowlistError("An IP allowlist is a list of addresses and CIDR ranges.")
     found: dict[str, None] = {}
+    problems: list[str] = []
     for entry in entries:
-        found.setdefault(str(parse_entry(entry)), None)
+        try:
+            found.setdefault(str(parse_entry(entry)), None)
+        except AllowlistError as error:
+            problems.append(str(error))
+    if problems:
+        more = len(problems) - _REPORTED
+        raise AllowlistError(
+            " ".join(problems[:_REPORTED])
+            + (
+                f" ({more} more {'entry is' if more == 1 else 'entries are'} wrong too.)"
+                if more > 0
+                else ""
+            )
+        )
     if len(found) > MAX_ENTRIES:
         raise AllowlistError(
             f"An IP allowlist holds at most {MAX_ENTRIES} addresses or ranges "

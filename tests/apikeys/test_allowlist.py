@@ -50,6 +50,23 @@ def test_a_bad_entry_is_refused_with_a_message_quoting_it(entry, message):
     assert str(raised.value) == message
 
 
+def test_every_bad_entry_is_named_at_once():
+    with pytest.raises(AllowlistError) as raised:
+        allowlist.normalize(["999.1.1.1", "10.0.0.1", "foo", "10.0.0.0/33"])
+    assert str(raised.value) == (
+        "'999.1.1.1' is not an IPv4/IPv6 address or CIDR range. "
+        "'foo' is not an IPv4/IPv6 address or CIDR range. "
+        "'10.0.0.0/33' is not an IPv4/IPv6 address or CIDR range."
+    )
+
+
+def test_past_five_bad_entries_the_rest_are_counted():
+    with pytest.raises(AllowlistError) as raised:
+        allowlist.normalize([f"bad{n}" for n in range(8)])
+    assert str(raised.value).count("is not an IPv4/IPv6") == 5
+    assert str(raised.value).endswith("(3 more entries are wrong too.)")
+
+
 def test_a_long_bad_entry_is_quoted_shortened():
     with pytest.raises(AllowlistError) as raised:
         allowlist.normalize(["x" * 500])
