@@ -21,6 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseClientRedirect, reswap, retarget
 
 from apikeys import selectors, services
+from apikeys.conf import apikeys_settings
 from apikeys.dashboard.access import ProjectAccess, project_admin_required, project_member_required
 from apikeys.dashboard.actor import actor_of
 from apikeys.dashboard.forms import DeleteKeyForm, EditKeyForm
@@ -117,7 +118,16 @@ def _detail_context(
         detail = selectors.key_detail(access.project, key_id)
     except APIKey.DoesNotExist:
         raise Http404("No such key in this project.") from None
-    return project_context(request, access, detail=detail, key=detail.key, **extra)
+    return project_context(
+        request,
+        access,
+        detail=detail,
+        key=detail.key,
+        # Usage is written once per this many seconds per process (SPEC §5): the page
+        # says so, or a request just made looks lost.
+        usage_delay_seconds=apikeys_settings.USAGE_RESOLUTION,
+        **extra,
+    )
 
 
 @require_GET

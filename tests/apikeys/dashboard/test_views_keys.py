@@ -180,6 +180,17 @@ def test_detail_shows_everything(admin_client, project, make_key):
     assert "Rotated from" in page
 
 
+def test_detail_says_usage_and_refusals_arrive_after_a_delay(
+    admin_client, project, make_key, settings
+):
+    settings.APIKEYS_USAGE_RESOLUTION = 90
+    key = make_key(project, name="laggy")[0]
+    body = admin_client.get(detail_url(key)).content.decode()
+    assert "at most once every 90 seconds while it serves requests" in body
+    assert "can take 90 seconds or more to appear here" in body
+    assert "the newest refusals can take as long to appear" in body
+
+
 def test_detail_lists_runs_the_key_started(admin_client, project, make_key):
     from api.models import Run
 
