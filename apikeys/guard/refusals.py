@@ -99,7 +99,8 @@ def disabled(key: APIKey) -> Refusal:
             403,
             "DISABLED_API_KEY",
             "This API key was reported as exposed and is disabled for good; ask a "
-            "project admin for its rotated successor, and remove it from wherever it leaked.",
+            "project admin for a new key (its rotated successor, if it has one), and "
+            "remove it from wherever it leaked.",
             details={"key_id": key.key_id, "reason": "exposed"},
             key=key,
         )
