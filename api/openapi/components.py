@@ -212,6 +212,11 @@ PAGE_PARAMETERS = [
         {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
         "Rows per page (default 20).",
     ),
+    query(
+        "limit",
+        {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE},
+        "The same as page_size, which wins when both are sent.",
+    ),
     query("cursor", {"type": "string"}, "The `next_cursor` of the previous page. Not with page."),
 ]
 BAD_INPUT = error_answer("The request is not valid.", ["VALIDATION_ERROR"])
