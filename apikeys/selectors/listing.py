@@ -12,10 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
+from django.http import QueryDict
 from django.utils import timezone
 
 from apikeys import flags, keys
@@ -47,6 +49,11 @@ class KeyListParams:
     flag: str = ""
     sort: str = DEFAULT_SORT
     page: str = "1"
+
+    @classmethod
+    def from_url(cls, url: str) -> KeyListParams:
+        """The filters of a list page's URL (its query string)."""
+        return cls.from_query(QueryDict(urlsplit(url).query))
 
     @classmethod
     def from_query(cls, data: Any) -> KeyListParams:

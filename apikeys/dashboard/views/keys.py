@@ -9,10 +9,8 @@ in a row below it and the answer is the row itself, swapped in place.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -123,8 +121,7 @@ def _detail_context(
         access,
         detail=detail,
         key=detail.key,
-        # Usage is written once per this many seconds per process (SPEC §5): the page
-        # says so, or a request just made looks lost.
+        # Usage is written once a window per process (SPEC §5): the page says so.
         usage_delay_seconds=apikeys_settings.USAGE_RESOLUTION,
         **extra,
     )
@@ -163,10 +160,12 @@ def _after_row_action(
     error: bool = False,
     deleted: bool = False,
 ) -> HttpResponse:
-    """The key's list row again (nothing after a delete), its confirmation row removed,
-    the notice for the live region and the summary counts, out of band."""
+    """The key's row again (none after a delete); out of band its confirmation row gone,
+    the notice, the summary and the count under the filters of the page (htmx's URL)."""
     now = timezone.now()
-    params = _listed_params(request)
+    current = request.headers.get("HX-Current-URL")
+    params = selectors.KeyListParams.from_url(current) if current else None
+    count = selectors.filtered_keys(access.project, params, now=now).count() if params else None
     context = project_context(
         request,
         access,
@@ -175,9 +174,7 @@ def _after_row_action(
         summary=selectors.key_summary(access.project, now=now),
         oob_summary=True,
         params=params,
-        count=None
-        if params is None
-        else selectors.filtered_keys(access.project, params, now=now).count(),
+        count=count,
         oob_count=True,
         notice=notice,
         notice_error=error,
@@ -185,15 +182,6 @@ def _after_row_action(
         swap_focus="status" if deleted else "row",
     )
     return render(request, "apikeys/key_list.html#row-response", context)
-
-
-def _listed_params(request: HttpRequest) -> selectors.KeyListParams | None:
-    """The filters of the list page the row action came from (htmx sends its URL), so
-    its count of keys can follow the action; None when it did not come from the list."""
-    current = request.headers.get("HX-Current-URL", "")
-    if not current:
-        return None
-    return selectors.KeyListParams.from_query(QueryDict(urlsplit(current).query))
 
 
 def _confirm(
