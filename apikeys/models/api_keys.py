@@ -115,6 +115,10 @@ class APIKey(models.Model):
             return self.Status.EXPIRED
         return self.Status.ACTIVE if self.is_active else self.Status.DISABLED
 
+    def is_usable(self, now: datetime | None = None) -> bool:
+        """Accepted by the guard right now: active, not expired, not exposed."""
+        return self.status(now) == self.Status.ACTIVE
+
     def is_stale(self, now: datetime | None = None, threshold_days: int | None = None) -> bool:
         """Active and unused for the project's stale threshold (never used: since creation)."""
         now = now or timezone.now()

@@ -5,6 +5,7 @@ One module per page it serves; every name is importable from here:
     listing.py   the key list (filters, search, sort, page, summary)
     detail.py    the key page (permission use, refusals, lineage, the host's activity hook)
     chart.py     the key page's usage chart
+    lineage.py   a key's rotation family, its chain, and its working successor
 """
 
 from apikeys.selectors.chart import CHART_DAYS, ChartBar, UsageChart, scale_top, usage_chart
@@ -17,6 +18,12 @@ from apikeys.selectors.detail import (
     key_activity,
     key_detail,
     used_recently,
+)
+from apikeys.selectors.lineage import (
+    ChainStep,
+    lineage,
+    live_successor,
+    rotation_chain,
 )
 from apikeys.selectors.listing import (
     DEFAULT_SORT,
@@ -43,6 +50,7 @@ __all__ = [
     "RECENT_USE_DAYS",
     "SORT_FIELDS",
     "STATUS_CHOICES",
+    "ChainStep",
     "ChartBar",
     "KeyActivity",
     "KeyDetail",
@@ -60,6 +68,9 @@ __all__ = [
     "key_list",
     "key_row",
     "key_summary",
+    "lineage",
+    "live_successor",
+    "rotation_chain",
     "scale_top",
     "usage_chart",
     "used_recently",

@@ -44,7 +44,12 @@ from apikeys.services.projects import (
     project_create,
 )
 from apikeys.services.retention import address_usage_prune
-from apikeys.services.rotation import GRACE_PERIODS, grace_label, key_rotate
+from apikeys.services.rotation import (
+    GRACE_PERIODS,
+    AlreadyRotatedError,
+    grace_label,
+    key_rotate,
+)
 from apikeys.services.tokens import token_claim, token_is_used, token_release
 
 __all__ = [
@@ -52,6 +57,7 @@ __all__ = [
     "LAST_ADMIN",
     "MAX_NAME_LENGTH",
     "Actor",
+    "AlreadyRotatedError",
     "KeyInputError",
     "LastAdminError",
     "PolicyError",

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apikeys.models import APIKey, AuditEvent
+from apikeys.selectors.lineage import live_successor
 from apikeys.services.audit import Actor, audit_record
 from apikeys.services.lifecycle import key_create, locked
 from apikeys.services.policy import MAX_NAME_LENGTH, KeyInputError, default_lifetime
@@ -16,6 +17,20 @@ from apikeys.services.policy import MAX_NAME_LENGTH, KeyInputError, default_life
 # The grace periods an old key may keep after a rotation (SPEC §7), by the code the
 # dashboard's form and the CLI's --grace both take.
 GRACE_PERIODS = {"1h": timedelta(hours=1), "24h": timedelta(hours=24), "7d": timedelta(days=7)}
+
+
+class AlreadyRotatedError(KeyInputError):
+    """The key already has a working successor: a second one would leave two keys for
+    the same clients, and the transition could confirm only one of them."""
+
+    def __init__(self, key: APIKey, successor: APIKey) -> None:
+        self.key = key
+        self.successor = successor
+        super().__init__(
+            f"Key {key.key_id} ({key.name}) was already rotated to {successor.key_id} "
+            f"({successor.name}), which still works: rotate that key instead, or deactivate "
+            "it first to rotate this one again."
+        )
 
 
 def grace_label(code: str) -> str:
@@ -37,10 +52,14 @@ def key_rotate(
     link the two.
 
     The old key stays usable until it is deactivated, or until ``grace`` ends
-    (then it answers 403 EXPIRED_API_KEY).
+    (then it answers 403 EXPIRED_API_KEY). A key with a working successor
+    (``live_successor``) is refused with AlreadyRotatedError: rotate the successor.
     """
-    old = locked(key)
+    old = locked(key)  # two rotations of one key wait here; the second sees the first's
     now = now or timezone.now()
+    successor = live_successor(old, now=now)
+    if successor is not None:
+        raise AlreadyRotatedError(old, successor)
     if expires_at is None:
         lifetime = default_lifetime(old.project)
         expires_at = now + lifetime if lifetime else None

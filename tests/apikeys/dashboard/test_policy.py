@@ -76,7 +76,7 @@ def test_rotation_under_a_max_lifetime_gets_an_expiry_within_it(project, make_ke
     assert successor.expires_at is not None
     assert successor.expires_at <= T0 + timedelta(days=14)
     with pytest.raises(services.PolicyError, match="at most 14 days"):
-        services.key_rotate(key=key, actor=ACTOR, now=T0, expires_at=T0 + timedelta(days=20))
+        services.key_rotate(key=successor, actor=ACTOR, now=T0, expires_at=T0 + timedelta(days=20))
 
 
 def test_membership_changes_go_through_services_with_audit_events(project, make_user):

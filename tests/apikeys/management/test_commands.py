@@ -547,9 +547,31 @@ def test_rotate_successor_expiry_stays_within_the_policy(project, make_key):
     assert successor.expires_at <= timezone.now() + timedelta(days=30, minutes=1)
 
     err = assert_one_line_error(
-        run("apikey", "rotate", old.key_id, "--expires-in", "60d"), 2, "apikey rotate"
+        run("apikey", "rotate", successor.key_id, "--expires-in", "60d"), 2, "apikey rotate"
     )
     assert "policy" in err.lower()
+
+
+def test_rotating_a_key_whose_successor_works_is_refused_in_one_line(project, make_key):
+    old, _ = make_key(project, name="CI")
+    _, out, _ = run("apikey", "rotate", old.key_id)
+    successor = by_id(key_format().parse(out.strip()).key_id)
+
+    err = assert_one_line_error(run("apikey", "rotate", old.key_id), 2, "apikey rotate")
+    assert successor.key_id in err and "rotate that key instead" in err
+    assert old.successors.count() == 1
+
+
+def test_a_key_whose_successor_was_deactivated_can_be_rotated_again(project, make_key):
+    old, _ = make_key(project, name="CI")
+    _, out, _ = run("apikey", "rotate", old.key_id)
+    first = key_format().parse(out.strip()).key_id
+    run("apikey", "deactivate", first)
+
+    code, out, err = run("apikey", "rotate", old.key_id)
+    assert code == 0, err
+    assert f"it was rotated before, to {first}" in err
+    assert old.successors.count() == 2
 
 
 def test_rotate_an_expired_key(project, make_key):
