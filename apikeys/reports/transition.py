@@ -13,13 +13,14 @@ runs less often than the quiet observed is invisible to any usage-based check;
 the page therefore shows the dates and IPs it relied on.
 
 The newer side is every key descended from the old one, so a rotation of the
-successor (a chain A → B → C) still confirms A's transition.
+successor (a chain A → B → C) still confirms A's transition. Deactivating the
+old key is only ever advised while one of those keys works (active, unexpired,
+not exposed) and has been used: otherwise it would leave no working key.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
@@ -30,12 +31,20 @@ from apikeys.humanize import relative
 from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyRefusal
 from apikeys.reports.review import REVOKED_CODES, stopped_at
 from apikeys.selectors.chart import CHART_DAYS
+from apikeys.selectors.lineage import (
+    ChainStep,
+    descendant_ids,
+    lineage,
+    newest_usable,
+    rotation_chain,
+)
 
 WAITING = "waiting"  # the newer key has not been used yet
 IN_USE = "in_use"  # the old key was used after the newer one started
 SETTLING = "settling"  # quiet, but for less than one usage window
 CONFIRMED = "confirmed"
 CLOSED = "closed"  # the old key no longer works
+NO_WORKING_SUCCESSOR = "no_working_successor"  # every newer key is disabled, expired or exposed
 
 CONFIRMED_MESSAGE = "Transition confirmed: safe to deactivate"
 
@@ -51,9 +60,11 @@ class DayUsage:
 @dataclass
 class Transition:
     old: APIKey
-    successor: APIKey  # the newest direct successor
+    successor: APIKey  # the direct successor on the chain (towards the working key)
+    live_successor: APIKey | None  # the newest newer key that works: rotate that one
     descendants: list[APIKey]
-    lineage: list[APIKey]
+    lineage: list[APIKey]  # the whole family, oldest first
+    chain: list[ChainStep]  # the one line of rotations through the old key
     state: str
     message: str
     successor_first_used_at: datetime | None
@@ -72,42 +83,23 @@ class Transition:
     def still_in_use(self) -> bool:
         return self.state == IN_USE
 
+    @property
+    def tone(self) -> str:
+        """The verdict's message level (success, info, warning, error): only a finished
+        step is a success; waiting for usage is neutral information."""
+        if self.state == CONFIRMED:
+            return "success"
+        if self.state in (IN_USE, NO_WORKING_SUCCESSOR):
+            return "warning"
+        if self.state == CLOSED:
+            if self.refusals_after_stop or self.live_successor is None:
+                return "error"
+            return "success" if _used(self.live_successor) else "info"
+        return "info"
+
 
 def resolution() -> timedelta:
     return timedelta(seconds=max(0, apikeys_settings.USAGE_RESOLUTION))
-
-
-def lineage(key: APIKey) -> list[APIKey]:
-    """Every key of the rotation family, oldest first (two queries whatever its length)."""
-    links = dict(
-        APIKey.objects.filter(project_id=key.project_id).values_list("pk", "rotated_from_id")
-    )
-    root = key.pk
-    seen = {root}
-    while links.get(root) is not None and links[root] not in seen:
-        root = links[root]  # type: ignore[assignment]
-        seen.add(root)
-    family = _descendant_ids(root, links) | {root}
-    return list(
-        APIKey.objects.filter(pk__in=family)
-        .select_related("created_by")
-        .order_by("created_at", "pk")
-    )
-
-
-def _descendant_ids(pk: int, links: Mapping[int, int | None]) -> set[int]:
-    children: dict[int, list[int]] = defaultdict(list)
-    for child, parent in links.items():
-        if parent is not None:
-            children[parent].append(child)
-    found: set[int] = set()
-    todo = [pk]
-    while todo:
-        for child in children[todo.pop()]:
-            if child not in found:
-                found.add(child)
-                todo.append(child)
-    return found
 
 
 def transition(key: APIKey, *, now: datetime | None = None) -> Transition | None:
@@ -118,15 +110,15 @@ def transition(key: APIKey, *, now: datetime | None = None) -> Transition | None
     now = now or timezone.now()
     family = lineage(key)
     links = {k.pk: k.rotated_from_id for k in family}
-    newer_ids = _descendant_ids(key.pk, links)
+    newer_ids = descendant_ids(key.pk, links)
     if not newer_ids:
         return None
     by_pk = {k.pk: k for k in family}
     old = by_pk[key.pk]
     descendants = [by_pk[pk] for pk in sorted(newer_ids, key=lambda p: by_pk[p].created_at)]
-    successor = max(
-        (k for k in descendants if k.rotated_from_id == old.pk), key=lambda k: k.created_at
-    )
+    chain = rotation_chain(old, family, now=now)
+    successor = chain[[step.key.pk for step in chain].index(old.pk) + 1].key
+    live = newest_usable(descendants, now)
 
     rows = APIKeyDailyUsage.objects.filter(key_id__in=[old.pk, *newer_ids]).order_by("date")
     per_day: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
@@ -160,12 +152,16 @@ def transition(key: APIKey, *, now: datetime | None = None) -> Transition | None
         ]
     quiet_for = now - old.last_used_at if old.last_used_at else None
 
-    state, message = _verdict(old, now, stopped, refusals, new_first_used, quiet_for)
+    state, message = _verdict(
+        old, now, stopped, refusals, chain[-1].key, live, new_first_used, quiet_for
+    )
     return Transition(
         old=old,
         successor=successor,
+        live_successor=live,
         descendants=descendants,
         lineage=family,
+        chain=chain,
         state=state,
         message=message,
         successor_first_used_at=new_first_used,
@@ -194,9 +190,14 @@ def _verdict(
     now: datetime,
     stopped: datetime | None,
     refusals: list[APIKeyRefusal],
+    newest: APIKey,
+    live: APIKey | None,
     new_first_used: datetime | None,
     quiet_for: timedelta | None,
 ) -> tuple[str, str]:
+    # The rotation is only done once a newer key works and has been used; the newer
+    # side's first use may be a key that has stopped working since.
+    live_used = live is not None and _used(live)
     if stopped is not None:
         status = old.status(now)
         if refusals:
@@ -206,8 +207,21 @@ def _verdict(
                 f"{last.last_at:%Y-%m-%d %H:%M} UTC from {last.last_ip or 'an unknown IP'}. "
                 "Some integration was not updated."
             )
+        if live is None:
+            return CLOSED, (
+                f"The old key is {status} and the new key {newest.name} is "
+                f"{_stopped_word(newest, now)}: no key of this rotation works. "
+                f"{_remedy(newest, now)}"
+            )
+        if not live_used:
+            return CLOSED, f"The old key is {status}; the new key has not been used yet."
         return CLOSED, f"The old key is {status}; the rotation is complete."
-    if new_first_used is None:
+    if live is None:
+        return NO_WORKING_SUCCESSOR, (
+            f"The new key {newest.name} is {_stopped_word(newest, now)}: deactivating this "
+            f"key would leave no working key. {_remedy(newest, now)}"
+        )
+    if new_first_used is None or not live_used:
         return WAITING, (
             "Waiting for the new key's first use: update your integrations with it. "
             f"{old_key_until(old, now)}"
@@ -226,3 +240,19 @@ def _verdict(
                 "to be sure."
             )
     return CONFIRMED, CONFIRMED_MESSAGE
+
+
+def _used(key: APIKey) -> bool:
+    return (key.first_used_at or key.last_used_at) is not None
+
+
+def _remedy(newest: APIKey, now: datetime) -> str:
+    if newest.status(now) == APIKey.Status.DISABLED:
+        return "Reactivate the new key, or rotate this key again."
+    return "Rotate this key again."
+
+
+def _stopped_word(key: APIKey, now: datetime) -> str:
+    """ "deactivated", "expired" or "exposed": why a key no longer works."""
+    status = key.status(now)
+    return "deactivated" if status == APIKey.Status.DISABLED else str(status)

@@ -75,6 +75,10 @@ def key_rotate(request: HttpRequest, access: ProjectAccess, key_id: str) -> Http
     grace = services.GRACE_PERIODS[grace_code] if grace_code else None
     try:
         successor, plaintext = services.key_rotate(key=key, actor=actor_of(request), grace=grace)
+    except services.AlreadyRotatedError as error:
+        # Rotated meanwhile (another tab, a colleague): the page now says what to rotate.
+        services.token_release(purpose=TOKEN_PURPOSE, token=form.cleaned_data["token"])
+        return _form_page(request, access, key, form, successor=error.successor, status=409)
     except (services.PolicyError, services.KeyInputError) as error:
         services.token_release(purpose=TOKEN_PURPOSE, token=form.cleaned_data["token"])
         form.add_error(None, str(error))
@@ -101,8 +105,11 @@ def _form_page(
     key: APIKey,
     form: RotateForm,
     *,
+    successor: APIKey | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    """The form, or, for a key that already has a working successor, a link to that
+    successor instead (services.key_rotate would refuse it)."""
     project = access.project
     lifetime = services.default_lifetime(project)
     context = project_context(
@@ -110,6 +117,7 @@ def _form_page(
         access,
         key=key,
         form=form,
+        live_successor=successor or selectors.live_successor(key),
         successor_lifetime_days=lifetime.days if lifetime else None,
     )
     return render(request, "apikeys/key_rotate.html", context, status=status)

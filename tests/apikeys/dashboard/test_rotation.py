@@ -3,40 +3,20 @@ state that confirms it from usage (apikeys.reports.transition), built from fixed
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
-from api.permissions import OPERATE_RUNS, READ_RUNS
+from api.permissions import READ_RUNS
 from apikeys import services
-from apikeys.models import APIKey, APIKeyDailyUsage, APIKeyRefusal, AuditEvent
+from apikeys.models import APIKey, APIKeyRefusal, AuditEvent
 from apikeys.reports import transition
-
-T0 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
-ACTOR = services.Actor.cli("test")
-
-
-def minutes(n: float) -> timedelta:
-    return timedelta(minutes=n)
-
-
-def use(key: APIKey, at: datetime, ip: str = "203.0.113.5", requests: int = 1) -> None:
-    """What the guard leaves behind after requests with ``key`` at ``at``."""
-    APIKey.objects.filter(pk=key.pk).update(last_used_at=at, last_used_ip=ip)
-    APIKey.objects.filter(pk=key.pk, first_used_at__isnull=True).update(first_used_at=at)
-    row, _ = APIKeyDailyUsage.objects.get_or_create(key=key, date=at.date())
-    row.request_count += requests
-    row.save()
-    key.refresh_from_db()
+from tests.apikeys.rotation_helpers import ACTOR, T0, make_deploy_key, minutes, use
 
 
 @pytest.fixture
 def old(project, make_key):
-    key, _ = make_key(
-        project, [READ_RUNS, OPERATE_RUNS], name="deploy", now=T0 - timedelta(days=30)
-    )
-    use(key, T0 - minutes(5), ip="198.51.100.1")
-    return key
+    return make_deploy_key(project, make_key)
 
 
 def rotate(key, **kwargs):
@@ -344,3 +324,67 @@ def test_detail_page_says_the_old_key_is_still_in_use_with_its_ip(admin_client, 
     assert "still in use" in page
     assert "198.51.100.77" in page
     assert "Deactivate “deploy” now" not in page
+
+
+# --- One working successor, honest advice (pages) ----------------------------
+
+
+def test_a_rotated_key_offers_no_rotate_but_links_to_its_successor(admin_client, old):
+    successor, _ = services.key_rotate(key=old, actor=ACTOR)
+    page = admin_client.get(detail_url(old)).content.decode()
+    assert f'href="{rotate_url(old)}"' not in page
+    assert "Rotate…" not in page
+    assert f'Rotated to <a href="{detail_url(successor)}">{successor.name}</a>' in page
+    assert "rotate that key instead" in page
+
+
+def test_the_rotate_form_of_a_rotated_key_points_to_the_successor(admin_client, old):
+    successor, _ = services.key_rotate(key=old, actor=ACTOR)
+    response = admin_client.get(rotate_url(old))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "rotate that key instead" in page
+    assert f'href="{rotate_url(successor)}"' in page
+    assert 'name="token"' not in page
+
+
+def test_posting_a_second_rotation_is_refused_with_409_and_makes_no_key(admin_client, old):
+    token = token_from(admin_client.get(rotate_url(old)))
+    successor, _ = services.key_rotate(key=old, actor=ACTOR)  # another tab, meanwhile
+    response = admin_client.post(rotate_url(old), {"grace": "", "token": token})
+    assert response.status_code == 409
+    assert "rotate that key instead" in response.content.decode()
+    assert list(old.successors.all()) == [successor]
+
+
+def test_a_key_whose_successor_was_deactivated_offers_rotate_again(admin_client, old):
+    successor, _ = services.key_rotate(key=old, actor=ACTOR)
+    services.key_deactivate(key=successor, actor=ACTOR)
+    page = admin_client.get(detail_url(old)).content.decode()
+    assert f'href="{rotate_url(old)}"' in page
+    token = token_from(admin_client.get(rotate_url(old)))
+    assert admin_client.post(rotate_url(old), {"grace": "", "token": token}).status_code == 200
+    assert old.successors.count() == 2
+
+
+def test_a_disabled_successor_gets_no_one_click_deactivate_of_the_old_key(admin_client, old):
+    from django.utils import timezone
+
+    successor, _ = services.key_rotate(key=old, actor=ACTOR)
+    use(successor, timezone.now())
+    services.key_deactivate(key=successor, actor=ACTOR)
+    page = admin_client.get(detail_url(old)).content.decode()
+    assert "safe to deactivate" not in page
+    assert "Deactivate “deploy” now" not in page
+    assert "deactivating this key would leave no working key" in page
+
+
+def test_lineage_lists_the_chain_and_the_abandoned_successor_beside_it(admin_client, old):
+    first, _ = services.key_rotate(key=old, actor=ACTOR)
+    services.key_deactivate(key=first, actor=ACTOR)
+    second, _ = services.key_rotate(key=old, actor=ACTOR)
+    page = admin_client.get(detail_url(old)).content.decode()
+    lineage = page.split('<ol class="lineage">', 1)[1].split("</ol>", 1)[0]
+    assert lineage.count("<li>") == 2
+    assert second.name in lineage
+    assert f'Also rotated to <a href="{detail_url(first)}">{first.name}</a>' in lineage
