@@ -9,6 +9,7 @@ POST rotate once, not twice: the second post gets no key and no secret.
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django import forms
 from django.contrib import messages
@@ -29,9 +30,11 @@ from apikeys.reports.transition import old_key_until
 TOKEN_PURPOSE = "rotate"  # services.token_claim: once, in the database, not the cache
 
 GRACE_CHOICES = [
-    ("", "None: the old key works until I deactivate it"),
+    ("", "None: the old key works until I deactivate it or it expires"),
     *((code, services.grace_label(code)) for code in services.GRACE_PERIODS),
 ]
+# A key without an expiry never expires: its "None" choice must not say it might.
+NO_GRACE_NO_EXPIRY = "None: the old key works until I deactivate it"
 
 
 class RotateForm(forms.Form):
@@ -42,6 +45,12 @@ class RotateForm(forms.Form):
         label="Grace period for the old key",
     )
     token = forms.CharField(widget=forms.HiddenInput, max_length=64)
+
+    def __init__(self, *args: Any, key: APIKey, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        grace = self.fields["grace"]
+        if key.expires_at is None and isinstance(grace, forms.ChoiceField):
+            grace.choices = [("", NO_GRACE_NO_EXPIRY), *GRACE_CHOICES[1:]]
 
 
 @never_cache
@@ -54,13 +63,14 @@ def key_rotate(request: HttpRequest, access: ProjectAccess, key_id: str) -> Http
         raise Http404("No such key in this project.") from None
 
     if request.method == "GET":
-        form = RotateForm(initial={"grace": "", "token": secrets.token_urlsafe(24)})
+        form = RotateForm(initial={"grace": "", "token": secrets.token_urlsafe(24)}, key=key)
         return _form_page(request, access, key, form)
 
-    form = RotateForm(request.POST)
+    form = RotateForm(request.POST, key=key)
     if not form.is_valid():
         form = RotateForm(
-            initial={"grace": request.POST.get("grace", ""), "token": secrets.token_urlsafe(24)}
+            initial={"grace": request.POST.get("grace", ""), "token": secrets.token_urlsafe(24)},
+            key=key,
         )
         return _form_page(request, access, key, form, status=422)
     if not services.token_claim(purpose=TOKEN_PURPOSE, token=form.cleaned_data["token"]):

@@ -388,3 +388,22 @@ def test_lineage_lists_the_chain_and_the_abandoned_successor_beside_it(admin_cli
     assert lineage.count("<li>") == 2
     assert second.name in lineage
     assert f'Also rotated to <a href="{detail_url(first)}">{first.name}</a>' in lineage
+
+
+@pytest.mark.parametrize(
+    ("expires", "choice"),
+    [
+        (True, "None: the old key works until I deactivate it or it expires"),
+        (False, "None: the old key works until I deactivate it</label>"),
+    ],
+)
+def test_the_no_grace_choice_agrees_with_the_help_below_it(
+    admin_client, project, make_key, expires, choice
+):
+    from django.utils import timezone
+
+    expires_at = timezone.now() + timedelta(days=10) if expires else None
+    key, _ = make_key(project, [READ_RUNS], expires_at=expires_at)
+    page = admin_client.get(rotate_url(key)).content.decode()
+    assert choice in page
+    assert ("or it expires," in page) is expires
