@@ -379,6 +379,25 @@ def test_a_disabled_successor_gets_no_one_click_deactivate_of_the_old_key(admin_
     assert "deactivating this key would leave no working key" in page
 
 
+def test_waiting_for_the_first_use_is_shown_as_information(admin_client, old):
+    import re
+
+    services.key_rotate(key=old, actor=ACTOR)
+    page = admin_client.get(detail_url(old)).content.decode()
+    verdict = re.search(r'<li class="([^"]+)"><strong>Waiting for the new key', page)
+    assert verdict is not None and verdict[1] == "info"
+
+
+def test_the_stylesheet_draws_info_messages_unlike_successes():
+    """Django admin paints a message of an unknown level green with a check mark."""
+    from pathlib import Path
+
+    css = (Path(services.__file__).parents[1] / "static/apikeys/dashboard.css").read_text()
+    assert "ul.messagelist li.info {" in css
+    rule = css.split("ul.messagelist li.info {", 1)[1].split("}", 1)[0]
+    assert "background:" in rule and "success" not in rule
+
+
 def test_lineage_lists_the_chain_and_the_abandoned_successor_beside_it(admin_client, old):
     first, _ = services.key_rotate(key=old, actor=ACTOR)
     services.key_deactivate(key=first, actor=ACTOR)
