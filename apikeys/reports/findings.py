@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from apikeys import allowlist
+from apikeys.humanize import relative
 from apikeys.models import APIKey, Project
 from apikeys.reports.base import (
     ADDRESS_LIMIT,
@@ -210,7 +211,9 @@ def expiring_in_use(ctx: KeyContext) -> Iterator[Finding]:
     yield ctx.finding(
         "expiring-in-use",
         Severity.MEDIUM,
-        f"In use and expires in {max(0, (key.expires_at - ctx.now).days)} days",
+        # Worded by the one function the page's evidence and the key list use, so the
+        # title and the "Expires in 5 days" beside it never count days differently.
+        f"In use and expires {relative(key.expires_at, ctx.now)}",
         "Rotate the key now and update its integrations before it expires.",
         expires_at=iso(key.expires_at),
         last_used_at=iso(key.last_used_at),

@@ -168,6 +168,14 @@ def test_key_in_use_expiring_within_seven_days_is_medium(project, make_key):
     assert finding.evidence["expires_at"] == (T0 + days(30)).isoformat()
 
 
+def test_expiring_in_use_title_counts_the_days_as_the_evidence_does(project, make_key):
+    key, _ = make_key(project, [READ_RUNS], expires_at=T0 + days(30), now=T0)
+    used(key, T0 + days(24), permissions=[READ_RUNS])
+    now = T0 + days(25) + timedelta(hours=1)  # 4 days 23 hours left: "in 5 days" beside it
+    finding = only(project, key, "expiring-in-use", now)
+    assert finding.title == "In use and expires in 5 days"
+
+
 def test_expiring_key_that_is_not_used_is_not_an_outage(project, make_key):
     key, _ = make_key(project, [READ_RUNS], expires_at=T0 + days(30), now=T0)
     assert "expiring-in-use" not in codes_for(project, key, T0 + days(25))
