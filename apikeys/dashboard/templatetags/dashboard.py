@@ -90,13 +90,16 @@ def get_item(mapping: Any, key: Any) -> Any:
 
 @register.filter
 def evidence(value: Any) -> SafeString | str:
-    """A finding's evidence value for people: ISO times as relative times, None as a dash.
+    """A finding's evidence value for people: ISO times as relative times, None as a dash,
+    booleans as Yes or No.
 
-    The findings keep ISO strings so the JSON and CSV exports stay exact; the
-    page shows them the way the rest of the dashboard shows times.
+    The findings keep ISO strings and booleans so the JSON and CSV exports stay
+    exact; the page shows them the way the rest of the dashboard does.
     """
     if value is None:
         return "—"
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
     moment = parse_iso_datetime(value)
     return reltime(moment) if moment is not None else str(value)
 
@@ -125,5 +128,24 @@ def parse_iso_datetime(value: Any) -> datetime | None:
 
 @register.filter
 def label(name: str) -> str:
-    """``last_used_at`` → ``last used at``."""
+    """``last_used_at`` → ``last used at`` (the audit log's change names)."""
     return name.replace("_", " ")
+
+
+# Words of an evidence name that people write in capitals.
+_ACRONYMS = {"ip": "IP", "url": "URL", "id": "ID", "api": "API"}
+
+
+@register.filter
+def evidence_label(name: str) -> str:
+    """An evidence name as the label before its value: ``last_used_ip`` → ``Last used IP``.
+
+    A time's name loses its ``at``, because :func:`evidence` words the value as
+    ``in 5 days`` or ``3 days ago``: ``expires_at`` reads "Expires in 5 days", not
+    "Expires at in 5 days". The exports keep the names as they are.
+    """
+    words = name.split("_")
+    if len(words) > 1 and words[-1] == "at":
+        words.pop()
+    text = " ".join(_ACRONYMS.get(word, word) for word in words)
+    return text[:1].upper() + text[1:]

@@ -6,7 +6,13 @@ from datetime import UTC, datetime, timedelta
 
 from django.utils import timezone
 
-from apikeys.dashboard.templatetags.dashboard import evidence, label, reltime, utc
+from apikeys.dashboard.templatetags.dashboard import (
+    evidence,
+    evidence_label,
+    label,
+    reltime,
+    utc,
+)
 
 
 def test_reltime_shows_relative_text_and_the_exact_time_on_hover():
@@ -36,6 +42,25 @@ def test_evidence_leaves_other_values_alone():
 
 def test_label_reads_like_words():
     assert label("last_used_at") == "last used at"
+
+
+def test_evidence_shows_booleans_as_yes_or_no():
+    assert evidence(True) == "Yes"
+    assert evidence(False) == "No"
+
+
+def test_evidence_label_reads_like_words_with_acronyms_in_capitals():
+    assert evidence_label("refused_requests") == "Refused requests"
+    assert evidence_label("last_used_ip") == "Last used IP"
+    assert evidence_label("last_ip") == "Last IP"
+    assert evidence_label("url") == "URL"
+
+
+def test_evidence_label_of_a_time_drops_at_before_its_relative_value():
+    # "Expires" + "in 5 days", "Last used" + "3 days ago": never "Expires at in 5 days".
+    assert evidence_label("expires_at") == "Expires"
+    assert evidence_label("last_used_at") == "Last used"
+    assert evidence_label("at") == "At"
 
 
 def test_the_dashboard_is_named_by_the_hosts_setting(settings, admin_user, project, client):

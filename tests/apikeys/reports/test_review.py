@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -354,6 +355,48 @@ def test_security_exports_match_the_command(client, reviewed, admin_user):
     assert response["Content-Type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
     assert [r["code"] for r in rows] == [f["code"] for f in exported["findings"]]
+
+
+def test_security_page_words_the_evidence_for_people(client, project, make_key, admin_user):
+    from django.utils import timezone
+
+    now = timezone.now()
+    leaked, _ = make_key(project, [READ_RUNS], name="leaked", now=now - days(10))
+    APIKey.objects.filter(pk=leaked.pk).update(
+        exposed_at=now - days(1),
+        exposure_source=APIKey.ExposureSource.URL,
+        exposure_url="https://example.com/leak",
+    )
+    ending, _ = make_key(project, [READ_RUNS], name="ending", expires_at=now + days(4.95))
+    used(ending, now - days(1), ip="203.0.113.70", permissions=[READ_RUNS])
+    client.force_login(admin_user)
+    page = client.get(SECURITY).content.decode()
+    assert "<dt>Rotated</dt><dd>No</dd>" in page
+    assert "<dt>URL</dt><dd>https://example.com/leak</dd>" in page
+    assert "<dt>Last used IP</dt><dd>203.0.113.70</dd>" in page
+    assert "In use and expires in 5 days" in page
+    assert re.search(r"<dt>Expires</dt><dd><time [^>]*>in 5 days</time>", page)
+    assert "Expires at" not in page and "False" not in page
+
+
+def test_exports_keep_the_evidence_names_and_values_as_they_are(
+    client, project, make_key, admin_user
+):
+    import csv
+    import io
+    import json
+
+    key, _ = make_key(project, [READ_RUNS], name="leaked")
+    APIKey.objects.filter(pk=key.pk).update(
+        exposed_at=T0, exposure_source=APIKey.ExposureSource.URL, exposure_url="https://x.test/"
+    )
+    client.force_login(admin_user)
+    exported = json.loads(b"".join(client.get(SECURITY + "findings.json").streaming_content))
+    evidence = exported["findings"][0]["evidence"]
+    assert evidence["url"] == "https://x.test/" and evidence["rotated"] is False
+    text = b"".join(client.get(SECURITY + "findings.csv").streaming_content).decode()
+    row = next(csv.DictReader(io.StringIO(text)))
+    assert "url=https://x.test/" in row["evidence"] and "rotated=False" in row["evidence"]
 
 
 def test_access_review_exports_every_key_as_json_and_csv(client, reviewed, auditor_user):
