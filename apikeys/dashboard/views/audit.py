@@ -51,7 +51,7 @@ def _text(value: object) -> str:
 
 class AuditFilterForm(forms.Form):
     action = forms.ChoiceField(
-        choices=[("", "Any action"), *AuditEvent.Action.choices], required=False
+        choices=[("", "Any action"), *AuditEvent.Action.choices], required=False, label="Action"
     )
     actor = forms.CharField(required=False, max_length=150, label="Actor (username)")
     key = forms.CharField(required=False, max_length=100, label="Key (id or name)")
@@ -94,7 +94,9 @@ def filter_errors(form: AuditFilterForm) -> list[str]:
         return []
     sentences: list[str] = []
     for name, errors in form.errors.items():
-        prefix = "" if name == "__all__" else f"{form.fields[name].label}: "
+        # The bound field's label, which Django derives from the name when the field
+        # sets none: the field's own .label is then None ("None: Select a valid choice").
+        prefix = "" if name == "__all__" else f"{form[name].label}: "
         sentences.extend(f"{prefix}{error}" for error in errors)
     return sentences
 

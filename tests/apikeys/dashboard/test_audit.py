@@ -270,6 +270,34 @@ def test_page_export_links_keep_the_filters(client, project, admin_user):
     assert client.get(AUDIT + "export.xml").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ({"action": "bogus"}, "Action: Select a valid choice. bogus is not one of"),
+        ({"since": "notadate"}, "From: Enter a valid date."),
+    ],
+)
+def test_an_export_with_a_bad_filter_is_400_naming_the_field(
+    client, project, admin_user, query, message
+):
+    client.force_login(admin_user)
+    response = client.get(AUDIT + "export.json", query)
+    assert response.status_code == 400
+    text = response.content.decode()
+    assert text.startswith(f"These filters cannot be exported: {message}")
+    assert "None:" not in text
+
+
+def test_every_audit_filter_names_itself_in_its_errors():
+    from apikeys.dashboard.views.audit import AuditFilterForm, filter_errors
+
+    form = AuditFilterForm(
+        {"action": "bogus", "since": "x", "until": "y", "actor": "a" * 151, "key": "k" * 101}
+    )
+    prefixes = {error.split(": ", 1)[0] for error in filter_errors(form)}
+    assert prefixes == {"Action", "From", "To", "Actor (username)", "Key (id or name)"}
+
+
 def test_changes_read_as_before_and_after_with_times_in_utc():
     from apikeys.dashboard.views.audit import describe_changes
 
