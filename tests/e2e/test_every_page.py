@@ -162,3 +162,52 @@ def test_the_project_switcher_is_readable_in_light_mode(page, live_server, site,
     color = link.evaluate("el => getComputedStyle(el).color")
     assert color not in ("rgb(255, 255, 255)", "rgb(255, 255, 204)"), color
     assert not failures, failures
+
+
+# Each table, its nearest sideways scroller (or None) and how far either reaches right.
+_TABLE_REACH = """() => [...document.querySelectorAll('main table')].map(t => {
+  let box = t.parentElement;
+  while (box && getComputedStyle(box).overflowX !== 'auto') box = box.parentElement;
+  return {table: t.className, right: t.getBoundingClientRect().right,
+          scroller: box && box.tagName !== 'HTML' ? box.getBoundingClientRect().right : null};
+})"""
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+def test_wide_tables_scroll_inside_their_section_never_the_page(
+    browser, live_server, site, make_key, project, width
+):
+    # A snake_case name has nowhere to wrap: the widest cell a real project makes.
+    make_key(project, (READ_RUNS, OPERATE_RUNS, MANAGE_BUILD_STORAGE), name="ci_" + "release_" * 12)
+    context = browser.new_context(viewport={"width": width, "height": 900})
+    page = context.new_page()
+    log_in(page, live_server.url, "alice")
+    problems: list[str] = []
+    for name, path in (("list", f"{KEYS}/"), ("security", f"{ADMIN}/security/")):
+        page.goto(f"{live_server.url}{path}")
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        if scroll > width:
+            problems.append(f"{name} at {width} px is {scroll} px wide")
+        for table in page.evaluate(_TABLE_REACH):
+            reach = table["scroller"] if table["scroller"] is not None else table["right"]
+            if reach > width:
+                problems.append(f"{name}: table.{table['table']} reaches {reach:.0f} px")
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SCREENSHOTS / f"wide-{name}-{width}.png"), full_page=True)
+    context.close()
+    assert not problems, "\n".join(problems)
+
+
+def test_key_list_fits_a_tablet_with_status_and_actions_on_screen(
+    browser, live_server, site, screenshot
+):
+    context = browser.new_context(viewport={"width": 800, "height": 900})
+    page = context.new_page()
+    log_in(page, live_server.url, "alice")
+    page.goto(f"{live_server.url}{KEYS}/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 800
+    for cell in ("td[data-label=Status]", "td.row-actions"):
+        box = page.locator(f"#keys-table tbody tr {cell}").first.bounding_box()
+        assert box and box["x"] + box["width"] <= 800, cell
+    screenshot(page, "-800")
+    context.close()
