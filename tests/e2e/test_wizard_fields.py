@@ -44,6 +44,10 @@ def test_custom_checkboxes_are_disabled_while_a_preset_is_chosen(
     for n in range(boxes.count()):
         expect(boxes.nth(n)).to_be_disabled()
     page.get_by_role("button", name="Next: Expiration").click()
+    # Focus is on the checked choice (the default), not the group's first radio.
+    checked = page.locator("input[type=radio]:checked")
+    expect(checked).to_have_count(1)
+    expect(checked).to_be_focused()
     page.get_by_label("30 days", exact=True).check()
     page.get_by_role("button", name="Next: Review").click()
     page.get_by_role("button", name="Create key").click()

@@ -79,11 +79,17 @@
     input.addEventListener("change", show);
   }
 
-  // The wizard: focus starts on the step's first field (or the first one in error);
+  // The wizard: focus starts on the step's first field (or the first one in error),
+  // and on a group of radios on its checked one, where the keyboard would put it;
   // the Custom checkboxes are disabled while a preset is chosen.
   function setupWizard(form) {
     var first = form.querySelector(".errors input:not([type=hidden]), .errors textarea") ||
-      form.querySelector("input:checked:not([type=hidden]), input:not([type=hidden]):not([disabled]), textarea, select");
+      form.querySelector("input:not([type=hidden]):not([disabled]), textarea, select");
+    if (first && first.type === "radio") {
+      form.querySelectorAll("input[type=radio]:checked").forEach(function (radio) {
+        if (radio.name === first.name) first = radio;
+      });
+    }
     if (first && form.getAttribute("data-wizard-step") !== "review") first.focus();
     var presets = form.querySelectorAll("input[name=preset]");
     if (!presets.length) return;
