@@ -132,6 +132,13 @@ class APIKeysSettings:
 apikeys_settings = APIKeysSettings(DEFAULTS)
 
 
+def under_api(path: str) -> bool:
+    """Whether ``path`` is the API's: under API_PREFIX, or the prefix itself without its
+    slash (``/api``), which a client typing the base URL must get JSON for too."""
+    prefix = apikeys_settings.API_PREFIX
+    return path.startswith(prefix) or path == prefix.rstrip("/")
+
+
 def key_format() -> keys.KeyFormat:
     """The shape of this host's keys (APIKEYS_KEY_PREFIX)."""
     return keys.key_format(apikeys_settings.KEY_PREFIX)

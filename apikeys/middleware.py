@@ -51,7 +51,7 @@ from django.core.exceptions import (
 )
 from django.http import Http404, HttpRequest, HttpResponse
 
-from apikeys.conf import apikeys_settings
+from apikeys.conf import under_api
 from apikeys.decorators import FRONT_END, KEYLESS, KINDS, permission_for_method
 from apikeys.guard.decision import (
     Refusal,
@@ -101,7 +101,7 @@ class APIKeyMiddleware:
         self.get_response = get_response
 
     def __call__(self, http_request: HttpRequest) -> HttpResponse:
-        if not _under_api(http_request.path):
+        if not under_api(http_request.path):
             return self.get_response(http_request)
         request = api_request(http_request)
         request.api_key = None
@@ -135,7 +135,7 @@ class APIKeyMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         """Exceptions a view raises under /api/ become JSON, never Django's HTML pages."""
-        if not _under_api(request.path):
+        if not under_api(request.path):
             return None
         if isinstance(exception, Http404):
             return _error_for_status(request, 404)
@@ -159,13 +159,6 @@ class APIKeyMiddleware:
 
 
 # --- Routing ---------------------------------------------------------------
-
-
-def _under_api(path: str) -> bool:
-    """Under the API's prefix, or the prefix itself without its slash (``/api``), which
-    a client typing the base URL gets a JSON answer for too, never a site page."""
-    prefix = apikeys_settings.API_PREFIX
-    return path.startswith(prefix) or path == prefix.rstrip("/")
 
 
 def _check(request: HttpRequest) -> tuple[APIKey | None, str | None]:

@@ -35,7 +35,7 @@ from django.contrib.sessions import middleware as sessions_middleware
 from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 
-from apikeys.conf import apikeys_settings
+from apikeys.conf import under_api
 
 
 def _excluded_prefixes(setting: str) -> tuple[str, ...]:
@@ -75,7 +75,7 @@ class MessageMiddleware(messages_middleware.MessageMiddleware):
 
     # process_response is Django's own: it already passes over a request without storage.
     def process_request(self, request: HttpRequest) -> None:
-        if request.path.startswith(apikeys_settings.API_PREFIX):
+        if under_api(request.path):
             return
         super().process_request(request)
 
@@ -84,7 +84,7 @@ class SessionMiddleware(sessions_middleware.SessionMiddleware):
     """Django's session middleware for every path but the API's: no session there."""
 
     def process_request(self, request: HttpRequest) -> None:
-        if request.path.startswith(apikeys_settings.API_PREFIX):
+        if under_api(request.path):
             return
         super().process_request(request)
 
@@ -99,7 +99,7 @@ class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
     caller is a key (``request.api_key``) and ``request.user`` is anonymous."""
 
     def process_request(self, request: HttpRequest) -> None:
-        if request.path.startswith(apikeys_settings.API_PREFIX):
+        if under_api(request.path):
             request.user = AnonymousUser()
             return
         super().process_request(request)

@@ -22,7 +22,7 @@ from django.http import HttpRequest, HttpResponse
 from django.template.loader import render_to_string
 from django.views import defaults
 
-from apikeys.conf import apikeys_settings
+from apikeys.conf import under_api
 from apikeys.guard.errors import DATABASE_ERRORS, UNAVAILABLE_RETRY_AFTER, log_unavailable
 
 TEMPLATE = "apikeys/503.html"
@@ -45,7 +45,7 @@ class DatabaseUnavailableMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
-        if request.path.startswith(apikeys_settings.API_PREFIX):
+        if under_api(request.path):
             return None  # the guard's middleware answers JSON there
         if isinstance(exception, DATABASE_ERRORS):
             log_unavailable(exception)

@@ -66,7 +66,6 @@ def fetch(raw: psycopg.Connection[Any], sql: bytes, value: str) -> tuple[Any, ..
             transformer = _prepared.get(raw) or _prepare(raw, sql)
             result = pgconn.exec_prepared(_STATEMENT, params)
             if _sqlstate(result) == _STATEMENT_GONE:
-                _prepared.pop(raw, None)
                 transformer = _prepare(raw, sql)
                 result = pgconn.exec_prepared(_STATEMENT, params)
         _raise_for(result, raw)

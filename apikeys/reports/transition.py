@@ -243,7 +243,8 @@ def _verdict(
 
 
 def _used(key: APIKey) -> bool:
-    return (key.first_used_at or key.last_used_at) is not None
+    # The rule of apikeys.flags' NEVER_USED (first_used_at is empty only while this is).
+    return key.last_used_at is not None
 
 
 def _remedy(newest: APIKey, now: datetime) -> str:

@@ -137,7 +137,11 @@ LOGGING = {
     "loggers": {
         # Django's own configuration gives "django" a console handler of its own (with
         # DEBUG on) that would print every line a second time through the root's.
-        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django": {
+            "handlers": ["console"],
+            "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO"),
+            "propagate": False,
+        },
         # One line per API request would flood a benchmark; refusals are WARNING.
         "apikeys.requests": {"level": os.environ.get("APIKEYS_REQUEST_LOG_LEVEL", "WARNING")},
     },

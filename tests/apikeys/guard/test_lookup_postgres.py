@@ -10,6 +10,7 @@ import contextlib
 import threading
 import time
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import DEFAULT_DB_ALIAS, OperationalError, connections, transaction
@@ -87,6 +88,24 @@ def test_the_key_read_through_libpq_has_the_orms_values(project, make_key):
     }
     assert read.expires_at.tzinfo is not None and read.permissions == [READ_RUNS]
     assert _prepared_in_session() == ["apikeys_key_by_id"]
+
+
+def test_a_connection_time_zone_unlike_the_connections_loader_reads_through_the_cursor(
+    project, make_key, monkeypatch
+):
+    """Django's cursor then registers a timestamp loader of its own: the read's values
+    must be what the ORM reads in the same state, not what the connection's loader gives."""
+    key, _ = make_key(project, [READ_RUNS], expires_at=timezone.now() + timedelta(days=3))
+    paris = ZoneInfo("Europe/Paris")
+    connection.ensure_connection()
+    monkeypatch.setattr(connection, "timezone", paris)
+    read = key_by_id(key.key_id)
+    stored = APIKey.objects.get(pk=key.pk)
+    assert read is not None and read.expires_at.tzinfo == paris
+    assert (read.expires_at, read.expires_at.tzinfo) == (
+        stored.expires_at,
+        stored.expires_at.tzinfo,
+    )
 
 
 def test_an_unknown_or_hostile_key_id_reads_as_none(db):
