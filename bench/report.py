@@ -13,8 +13,7 @@ from dataclasses import dataclass
 
 from bench.cases import Case
 
-TARGET_A_OVER_B = 0.80
-STRETCH_A_OVER_B = 0.90
+TARGET_A_OVER_B = 0.90  # issue 8 (the first issue's 0.80, with 0.90 as its stretch)
 TARGET_A_OVER_E = 1.25
 TARGET_C_OVER_B = 1.00
 TARGET_H_OVER_F = 0.80  # issue 8: our guard on the trivial view vs no auth at all
@@ -68,14 +67,33 @@ def per_round(
     metric: Callable[[object], float] = lambda r: r.rps,  # type: ignore[attr-defined]
 ) -> float | None:
     """The median over rounds of top's metric / bottom's, or None when one is missing."""
+    values = round_ratios(cases, top, bottom, metric)
+    return statistics.median(values) if values else None
+
+
+def round_ratios(
+    cases: dict[str, Case],
+    top: str,
+    bottom: str,
+    metric: Callable[[object], float] = lambda r: r.rps,  # type: ignore[attr-defined]
+) -> list[float]:
+    """top's metric / bottom's, round by round (none when a case is missing)."""
     if top not in cases or bottom not in cases:
-        return None
-    values = [
+        return []
+    return [
         metric(t) / metric(b)
         for t, b in zip(cases[top].results, cases[bottom].results, strict=False)
         if metric(b)
     ]
-    return statistics.median(values) if values else None
+
+
+def spread(cases: dict[str, Case], top: str, bottom: str) -> str:
+    """`` [rounds 0.71-0.93]``: how far apart the rounds' ratios lie, so a reader sees
+    how much of a median is the machine's noise (empty with fewer than 3 rounds)."""
+    values = round_ratios(cases, top, bottom)
+    if len(values) < 3:
+        return ""
+    return f" [rounds {min(values):.2f}-{max(values):.2f}]"
 
 
 @dataclass(frozen=True)
@@ -218,26 +236,27 @@ def ratio_lines(
 ) -> tuple[list[str], list[str]]:
     """(lines for the ratios block, the MISSED lines among them)."""
     v = Verdicts()
-    a_b = per_round(cases, "a", "b")
-    stretch = ""
-    if a_b is not None:
-        stretch = (
-            f" (stretch {STRETCH_A_OVER_B:.2f}: met)"
-            if a_b >= STRETCH_A_OVER_B
-            else f" (stretch {STRETCH_A_OVER_B:.2f}: missed by "
-            f"{(STRETCH_A_OVER_B - a_b) / STRETCH_A_OVER_B * 100:.0f}%)"
-        )
-    v.at_least("a/b", a_b, TARGET_A_OVER_B, stretch)
-    v.at_least("a/e", per_round(cases, "a", "e"), TARGET_A_OVER_E)
-    v.at_least("c/b", per_round(cases, "c", "b"), TARGET_C_OVER_B, " (c no slower than b)")
+    v.at_least("a/b", per_round(cases, "a", "b"), TARGET_A_OVER_B, spread(cases, "a", "b"))
+    v.at_least("a/e", per_round(cases, "a", "e"), TARGET_A_OVER_E, spread(cases, "a", "e"))
+    v.at_least(
+        "c/b",
+        per_round(cases, "c", "b"),
+        TARGET_C_OVER_B,
+        f" (c no slower than b){spread(cases, 'c', 'b')}",
+    )
     if "c" in cases and "b" in cases and cases["c"].results and cases["b"].results:
         v.note(f"p50 c {cases['c'].p50:.2f} ms vs b {cases['b'].p50:.2f} ms")
-    v.at_least("h/f", per_round(cases, "h", "f"), TARGET_H_OVER_F, " (our guard vs no auth)")
+    v.at_least(
+        "h/f",
+        per_round(cases, "h", "f"),
+        TARGET_H_OVER_F,
+        f" (our guard vs no auth){spread(cases, 'h', 'f')}",
+    )
     v.at_least(
         "e2/e",
         per_round(cases, "e2", "e"),
         TARGET_E2_OVER_E,
-        " (our DRF adapter vs HasAPIKey, both DRF on a trivial view)",
+        f" (our DRF adapter vs HasAPIKey, both DRF on a trivial view){spread(cases, 'e2', 'e')}",
     )
     v.reported(
         "h/f1",

@@ -78,6 +78,21 @@ def test_ratios_are_the_median_of_the_per_round_ratios():
     assert report.per_round(cases, "a", "missing") is None
 
 
+def test_a_ratio_names_the_lowest_and_highest_of_its_rounds_beside_its_median():
+    cases = given(
+        case("a", result(90), result(95), result(60), result(100)),
+        case("b", result(100), result(100), result(100), result(100)),
+    )
+    lines, missed = report.ratio_lines(cases, rounds=4)
+    assert line_starting(lines, "a/b") == "a/b = 0.93   target >= 0.90: met [rounds 0.60-1.00]"
+    assert missed == []
+    # Two rounds say nothing about a spread.
+    two = given(case("a", result(80), result(85)), case("b", result(100), result(100)))
+    assert line_starting(lines_for(two)[0], "MISSED a/b") == (
+        "MISSED a/b = 0.82 < 0.90 (short by 8%)"
+    )
+
+
 # --- e2: the DRF adapter against HasAPIKey ----------------------------------------
 
 
