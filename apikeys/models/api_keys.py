@@ -84,7 +84,10 @@ class APIKey(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "name"], name="unique_key_name_per_project")
         ]
-        indexes = [models.Index(fields=["project", "-created_at"], name="apikey_project_created")]
+        # The key list's default order (apikeys.selectors.listing), id breaking ties.
+        indexes = [
+            models.Index(fields=["project", "-created_at", "-id"], name="apikey_project_newest")
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.key_id})"

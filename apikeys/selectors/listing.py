@@ -15,10 +15,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from django.core.paginator import Page, Paginator
-from django.db.models import Count, F, OuterRef, Q, QuerySet, Subquery, TextField
+from django.db.models import Count, F, OrderBy, OuterRef, Q, QuerySet, Subquery, TextField
 from django.db.models.functions import Cast
 from django.http import QueryDict
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from apikeys import flags, keys
 from apikeys.conf import key_format
@@ -154,10 +155,23 @@ def filtered_keys(project: Project, params: KeyListParams, *, now: datetime) -> 
         keys_qs = keys_qs.annotate(permissions_text=Cast("permissions", TextField())).filter(
             permissions_text__contains=f'"{params.permission}"'
         )
-    descending = params.sort.startswith("-")
-    column = F(SORT_FIELDS[params.sort.lstrip("-")])
-    order = column.desc(nulls_last=True) if descending else column.asc(nulls_last=True)
-    return keys_qs.order_by(order, "-pk")
+    return keys_qs.order_by(*_order(params.sort))
+
+
+def _order(sort: str) -> tuple[OrderBy, OrderBy]:
+    """The list's order: never-used and never-expiring keys last either way, and the
+    newest first among equals. ``NULLS LAST`` only on a column that can be null: on
+    ``created_at`` it would keep PostgreSQL from reading page 1 off the
+    (project, -created_at, -id) index (it sorted all 10,000 keys of a project)."""
+    name = SORT_FIELDS[sort.lstrip("-")]
+    nulls_last = True if APIKey._meta.get_field(name).null else None
+    column = F(name)
+    order = (
+        column.desc(nulls_last=nulls_last)
+        if sort.startswith("-")
+        else column.asc(nulls_last=nulls_last)
+    )
+    return order, F("pk").desc()
 
 
 def key_summary(project: Project, *, now: datetime) -> KeySummary:
@@ -178,17 +192,36 @@ def key_flags(key: APIKey, project: Project, now: datetime) -> list[tuple[str, s
 
 
 def key_list(project: Project, params: KeyListParams, *, now: datetime | None = None) -> KeyList:
-    """One page of keys with their flags and the project summary: three queries."""
+    """One page of keys with their flags and the project summary: two queries, and a
+    count of the matching keys when a filter or a search leaves out some (unfiltered,
+    that count is the summary's total, and each is a pass over every key)."""
     now = now or timezone.now()
-    paginator = Paginator(
-        filtered_keys(project, params, now=now).select_related("created_by"), PAGE_SIZE
+    summary = key_summary(project, now=now)
+    paginator = _Paginator(
+        filtered_keys(project, params, now=now).select_related("created_by"),
+        PAGE_SIZE,
+        count=None if params.is_filtered else summary.total,
     )
     page = paginator.get_page(params.page)
     rows = [
         KeyRow(key=key, status=str(key.status(now)), flags=key_flags(key, project, now))
         for key in page.object_list
     ]
-    return KeyList(page=page, rows=rows, summary=key_summary(project, now=now), params=params)
+    return KeyList(page=page, rows=rows, summary=summary, params=params)
+
+
+class _Paginator(Paginator):
+    """A Paginator told its count when the caller already knows it."""
+
+    def __init__(self, object_list: QuerySet[APIKey], per_page: int, *, count: int | None):
+        super().__init__(object_list, per_page)
+        self._known_count = count
+
+    @cached_property
+    def count(self) -> int:
+        if self._known_count is not None:
+            return self._known_count
+        return super().count
 
 
 def key_row(project: Project, key_id: str, *, now: datetime | None = None) -> KeyRow:

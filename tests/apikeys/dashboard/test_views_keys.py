@@ -101,7 +101,7 @@ def test_list_paginates_50_and_sorts(admin_client, project):
 def test_list_query_count_is_fixed(admin_client, project, make_key, django_assert_max_num_queries):
     for _ in range(3):
         make_key(project)
-    # session, user, membership+project, switcher, count, page, summary
+    # session, user, membership+project, switcher, summary, page (and a count when filtered)
     with django_assert_max_num_queries(8):
         admin_client.get(LIST)
     APIKey.objects.bulk_create(

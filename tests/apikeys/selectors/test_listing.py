@@ -167,3 +167,58 @@ def test_key_list_runs_the_same_queries_for_3_or_80_keys(project, make_key):
         ]
     )
     assert count_queries() == small <= 3
+
+
+def test_the_unfiltered_list_pages_by_the_summarys_total_and_a_filtered_one_counts_its_own(
+    project, make_key
+):
+    APIKey.objects.bulk_create(
+        [
+            APIKey(
+                project=project,
+                key_id=f"page{n:08d}",
+                hashed_secret="x",
+                name=f"{'alpha' if n < 60 else 'beta'} {n:03d}",
+                permissions=[READ_RUNS],
+            )
+            for n in range(130)
+        ]
+    )
+    with CaptureQueriesContext(connection) as ctx:
+        unfiltered = listing.key_list(project, KeyListParams(page="3"))
+    assert len(ctx.captured_queries) == 2  # the summary and the page: no count of its own
+    assert unfiltered.summary.total == unfiltered.page.paginator.count == 130
+    assert unfiltered.page.number == 3 and len(unfiltered.rows) == 130 - 2 * listing.PAGE_SIZE
+
+    with CaptureQueriesContext(connection) as ctx:
+        searched = listing.key_list(project, KeyListParams(q="alpha", page="2"))
+    assert len(ctx.captured_queries) == 3  # the search's matches are counted
+    assert searched.summary.total == 130 and searched.page.paginator.count == 60
+    assert searched.page.paginator.num_pages == 2 and len(searched.rows) == 60 - listing.PAGE_SIZE
+
+
+def test_nulls_go_last_only_where_a_column_can_be_null(project):
+    def order_sql(sort: str) -> str:
+        keys_qs = listing.filtered_keys(project, KeyListParams(sort=sort), now=timezone.now())
+        return str(keys_qs.query).rsplit("ORDER BY", 1)[1]
+
+    for sort in ("created", "-created", "name", "-name"):
+        assert "NULL" not in order_sql(sort), sort
+    for sort in ("last_used", "-last_used", "expires", "-expires"):
+        assert "NULLS LAST" in order_sql(sort) or connection.vendor != "postgresql", sort
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan")
+def test_page_one_in_the_default_order_is_read_off_the_index(project):
+    APIKey.objects.bulk_create(
+        [
+            APIKey(project=project, key_id=f"plan{n:08d}", hashed_secret="x", name=f"p{n}")
+            for n in range(2000)
+        ]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE apikeys_apikey")
+    keys_qs = listing.filtered_keys(project, KeyListParams(), now=timezone.now())
+    plan = keys_qs[: listing.PAGE_SIZE].explain()
+    page_plan = plan.split("SubPlan")[0]  # each row's successor is a subplan of its own
+    assert "apikey_project_newest" in page_plan and "Sort" not in page_plan, plan
