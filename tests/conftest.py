@@ -139,6 +139,38 @@ def make_key(db) -> Callable[..., tuple[APIKey, str]]:
     return make
 
 
+@pytest.fixture
+def bulk_keys(db) -> Callable[..., list[APIKey]]:
+    """bulk_keys(project, count, name="k{n:03d}", permissions=[...]): rows for lists and
+    plans, made in one INSERT, without the service (no audit, no argon2: their secrets
+    verify nothing)."""
+    made = {"n": 0}
+
+    def make(
+        project: Project,
+        count: int,
+        *,
+        name: str = "k{n:03d}",
+        permissions: list[str] | tuple[str, ...] = PERMISSION_CODES,
+    ) -> list[APIKey]:
+        start = made["n"]
+        made["n"] += count
+        return APIKey.objects.bulk_create(
+            [
+                APIKey(
+                    project=project,
+                    key_id=f"bulk{start + n:08d}",
+                    hashed_secret="x",
+                    name=name.format(n=n),
+                    permissions=list(permissions),
+                )
+                for n in range(count)
+            ]
+        )
+
+    return make
+
+
 class APIClient:
     """A test client that sends X-Api-Key and JSON, and decodes JSON answers."""
 

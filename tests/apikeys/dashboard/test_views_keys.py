@@ -78,19 +78,8 @@ def test_filters_work_as_a_plain_get_form(admin_client, project, make_key):
     assert "No key matches these filters." in page
 
 
-def test_list_paginates_50_and_sorts(admin_client, project):
-    APIKey.objects.bulk_create(
-        [
-            APIKey(
-                project=project,
-                key_id=f"page{n:08d}",
-                hashed_secret="x",
-                name=f"k{n:03d}",
-                permissions=[READ_RUNS],
-            )
-            for n in range(60)
-        ]
-    )
+def test_list_paginates_50_and_sorts(admin_client, project, bulk_keys):
+    bulk_keys(project, 60, permissions=[READ_RUNS])
     first = admin_client.get(LIST, {"sort": "name"}).content.decode()
     assert "Page 1 of 2" in first and ">k000<" in first and ">k050<" not in first
     second = admin_client.get(LIST, {"sort": "name", "page": "2"}).content.decode()
@@ -98,24 +87,15 @@ def test_list_paginates_50_and_sorts(admin_client, project):
     assert 'aria-sort="ascending"' in first
 
 
-def test_list_query_count_is_fixed(admin_client, project, make_key, django_assert_max_num_queries):
+def test_list_query_count_is_fixed(
+    admin_client, project, make_key, bulk_keys, django_assert_max_num_queries
+):
     for _ in range(3):
         make_key(project)
     # session, user, membership+project, switcher, summary, page (and a count when filtered)
     with django_assert_max_num_queries(8):
         admin_client.get(LIST)
-    APIKey.objects.bulk_create(
-        [
-            APIKey(
-                project=project,
-                key_id=f"many{n:08d}",
-                hashed_secret="x",
-                name=f"m{n}",
-                permissions=[READ_RUNS, OPERATE_RUNS],
-            )
-            for n in range(120)
-        ]
-    )
+    bulk_keys(project, 120, name="m{n}", permissions=[READ_RUNS, OPERATE_RUNS])
     with django_assert_max_num_queries(8):
         admin_client.get(LIST, {"flag": "never_used", "permission": READ_RUNS, "q": "m"})
 

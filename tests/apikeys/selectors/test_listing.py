@@ -143,7 +143,7 @@ def test_summary_counts(zoo, project, now):
     assert summary.expiring_soon == 1
 
 
-def test_key_list_runs_the_same_queries_for_3_or_80_keys(project, make_key):
+def test_key_list_runs_the_same_queries_for_3_or_80_keys(project, make_key, bulk_keys):
     def count_queries():
         with CaptureQueriesContext(connection) as ctx:
             result = listing.key_list(project, KeyListParams())
@@ -154,36 +154,15 @@ def test_key_list_runs_the_same_queries_for_3_or_80_keys(project, make_key):
     for _ in range(3):
         make_key(project)
     small = count_queries()
-    APIKey.objects.bulk_create(
-        [
-            APIKey(
-                project=project,
-                key_id=f"bulk{n:08d}",
-                hashed_secret="x",
-                name=f"bulk {n}",
-                permissions=[READ_RUNS],
-            )
-            for n in range(77)
-        ]
-    )
+    bulk_keys(project, 77, name="bulk {n}", permissions=[READ_RUNS])
     assert count_queries() == small <= 3
 
 
 def test_the_unfiltered_list_pages_by_the_summarys_total_and_a_filtered_one_counts_its_own(
-    project, make_key
+    project, bulk_keys
 ):
-    APIKey.objects.bulk_create(
-        [
-            APIKey(
-                project=project,
-                key_id=f"page{n:08d}",
-                hashed_secret="x",
-                name=f"{'alpha' if n < 60 else 'beta'} {n:03d}",
-                permissions=[READ_RUNS],
-            )
-            for n in range(130)
-        ]
-    )
+    bulk_keys(project, 60, name="alpha {n:03d}")
+    bulk_keys(project, 70, name="beta {n:03d}")
     with CaptureQueriesContext(connection) as ctx:
         unfiltered = listing.key_list(project, KeyListParams(page="3"))
     assert len(ctx.captured_queries) == 2  # the summary and the page: no count of its own
@@ -209,13 +188,8 @@ def test_nulls_go_last_only_where_a_column_can_be_null(project):
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's plan")
-def test_page_one_in_the_default_order_is_read_off_the_index(project):
-    APIKey.objects.bulk_create(
-        [
-            APIKey(project=project, key_id=f"plan{n:08d}", hashed_secret="x", name=f"p{n}")
-            for n in range(2000)
-        ]
-    )
+def test_page_one_in_the_default_order_is_read_off_the_index(project, bulk_keys):
+    bulk_keys(project, 2000)
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE apikeys_apikey")
     keys_qs = listing.filtered_keys(project, KeyListParams(), now=timezone.now())
